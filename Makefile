@@ -1,0 +1,109 @@
+# Makefile for anser.  'make' builds libanser.a and ./anser; 'make test' runs
+# the suite; 'make asan' runs it under AddressSanitizer + UBSan; 'make demo'
+# shows the pipeline.  O= picks the build folder (default: build).
+
+O       ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
+MANDIR   = $(PREFIX)/share/man
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
+           -Wno-format-nonliteral -Wundef -Wvla
+ifeq ($(DEVELOPER),1)
+WARN    += -Werror
+endif
+PKGS     = zlib libzip libcjson libcurl openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS)
+LIBS        = $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC  = $(wildcard lib/*.c formats/*.c eval/*.c)
+CMD_SRC  = $(wildcard cmd/*.c)
+TEST_SRC = $(wildcard tests/unit/test_*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(O)/%.o)
+CMD_OBJ  = $(CMD_SRC:%.c=$(O)/%.o)
+TESTS    = $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
+LIBA     = $(O)/libanser.a
+# The default build puts the program at ./anser; others keep it in $(O).
+BIN      = $(if $(filter build,$(O)),anser,$(O)/anser)
+MANS     = $(wildcard man/*.1 man/*.5)
+
+.PHONY: all check-deps deps test check asan demo bench install uninstall \
+        clean lint
+
+all: check-deps $(BIN) $(TESTS)
+
+check-deps:
+	@tools/deps.sh --check
+
+# Installs missing packages as root, else prints the apt-get line and fails.
+deps:
+	@tools/deps.sh
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(LIBA)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(LIBA) $(LIBS)
+
+$(O)/tests/%: tests/unit/%.c tests/harness.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+# The dependency step runs first, then a fresh make that sees its results.
+test check: deps
+	@$(MAKE) --no-print-directory all
+	@ANSER_BIN=$(abspath $(BIN)) ANSER_BUILD=$(abspath $(O)) sh tests/run.sh $(T)
+
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
+      -fno-omit-frame-pointer
+asan: deps
+	@$(MAKE) --no-print-directory O=build/asan CFLAGS="-O1 -g $(SAN)" \
+	    LDFLAGS="$(SAN)" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1 \
+	    ANSER_BIN=$(abspath build/asan/anser) ANSER_SAN="$(SAN)" \
+	    ANSER_BUILD=$(abspath build/asan) sh tests/run.sh $(T)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh $(abspath $(BIN))
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/bench.sh $(abspath $(BIN))
+
+lint:
+	mandoc -Tlint -Wwarning $(MANS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/anser
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libanser.a
+	install -m 644 lib/anser.h $(DESTDIR)$(INCDIR)/anser.h
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/anser $(DESTDIR)$(LIBDIR)/libanser.a \
+	    $(DESTDIR)$(INCDIR)/anser.h
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5)))
+
+clean:
+	rm -rf build anser
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

@@ -1,0 +1,292 @@
+/*
+ * anser.h - the public API of libanser, a toolchain for RWKV-7 "Goose" models.
+ *
+ * Conventions, the same for every function here:
+ *  - Fallible functions return enum anser_status (ANSER_OK is 0) and take an
+ *    optional `struct anser_err *err` as their last argument.  When err is not
+ *    NULL and the call fails, err->msg holds one line in lower case that names
+ *    the thing that failed ("tensor 'blocks.0.att.r_k' has shape (2, 64), expected
+ *    (1, 64)").  The library never prints and never exits.
+ *  - Objects come in _open/_new and _free pairs; _free(NULL) does nothing.
+ *  - Pointers returned by getters are borrowed: they stay valid until the object
+ *    they came from is freed.
+ *  - No function keeps global state; distinct objects may be used from distinct
+ *    threads at once.  One object is not safe to share between threads unless
+ *    its functions say so.
+ */
+#ifndef ANSER_H
+#define ANSER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ANSER_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+enum anser_status {
+	ANSER_OK = 0,
+	ANSER_E_NOMEM,       /* an allocation failed */
+	ANSER_E_IO,          /* a system call on a file failed; msg has strerror */
+	ANSER_E_FORMAT,      /* a file is malformed or not what it claims to be */
+	ANSER_E_UNSUPPORTED, /* well formed, but not something anser handles */
+	ANSER_E_SHAPE,       /* a tensor is missing or has the wrong shape/type */
+	ANSER_E_CHECKSUM,    /* a CRC or hash does not match */
+	ANSER_E_ARG,         /* the caller passed an invalid argument */
+	ANSER_E_NOTFOUND,    /* a file or tensor that was asked for does not exist */
+	ANSER_E_CANCELLED,   /* the caller's cancel flag was raised */
+	ANSER_E_RANGE,       /* a value does not fit the requested type */
+};
+
+/* Caller-owned error details; pass NULL when only the status is wanted. */
+struct anser_err {
+	enum anser_status code;
+	char msg[512];
+};
+
+/* A fixed, static description of a status ("malformed file"). */
+const char *anser_status_str(enum anser_status status);
+
+/* The library version, ANSER_VERSION. */
+const char *anser_version(void);
+
+/* ---------------------------------------------------------------- dtypes */
+
+/*
+ * Element types.  F32, F16 and BF16 are the types a native file stores today;
+ * the numbering leaves room for block-quantized types (q8_0, q4), which will
+ * describe one block of elements per `anser_dtype_block_bytes` bytes.  The other
+ * types only occur in .pth checkpoints and can be listed but not converted.
+ */
+enum anser_dtype {
+	ANSER_DTYPE_F32  = 0,
+	ANSER_DTYPE_F16  = 1,
+	ANSER_DTYPE_BF16 = 2,
+	/* 3..31: reserved for native (quantized) types */
+	ANSER_DTYPE_F64  = 32,
+	ANSER_DTYPE_I64  = 33,
+	ANSER_DTYPE_I32  = 34,
+	ANSER_DTYPE_I16  = 35,
+	ANSER_DTYPE_I8   = 36,
+	ANSER_DTYPE_U8   = 37,
+	ANSER_DTYPE_BOOL = 38,
+};
+
+/* "f32", "bf16", ...; "?" for a value outside the enum. */
+const char *anser_dtype_name(enum anser_dtype dtype);
+
+/* Parses a name as printed by anser_dtype_name; returns -1 if unknown. */
+int anser_dtype_parse(const char *name);
+
+/* Elements per block (1 for plain types) and bytes per block; 0 if unknown. */
+size_t anser_dtype_block_elems(enum anser_dtype dtype);
+size_t anser_dtype_block_bytes(enum anser_dtype dtype);
+
+/* ---------------------------------------------------------------- tensors */
+
+#define ANSER_MAX_DIMS 4
+
+/* What a tensor is, wherever it is stored. */
+struct anser_tensor_info {
+	const char *name;                /* borrowed, NUL-terminated */
+	enum anser_dtype dtype;
+	int ndim;                        /* 0 (scalar) .. ANSER_MAX_DIMS */
+	int64_t shape[ANSER_MAX_DIMS];   /* outermost first, as stored */
+	uint64_t numel;                  /* product of shape (1 for a scalar) */
+};
+
+/* ---------------------------------------------------------------- models */
+
+enum anser_kind {
+	ANSER_KIND_MODEL = 0, /* full weights */
+	ANSER_KIND_STATE = 1, /* state-tuning file: blocks.N.att.time_state only */
+};
+
+/*
+ * Hyperparameters of an RWKV-7 model, all inferred from tensor shapes (the
+ * checkpoints store nothing else).  For a state file only kind, n_layer,
+ * n_embd, n_head and head_size are set.
+ */
+struct anser_hparams {
+	enum anser_kind kind;
+	int n_layer;    /* L */
+	int n_embd;     /* C = n_head * head_size */
+	int n_head;     /* H */
+	int head_size;  /* N, 64 in every release */
+	int vocab_size; /* V, rows of emb.weight and head.weight */
+	int ffn_size;   /* F, rows of ffn.key.weight (4C in releases) */
+	int lora_decay; /* Dw: columns of att.w1 */
+	int lora_iclr;  /* Da: columns of att.a1 */
+	int lora_value; /* Dv: columns of att.v1 (layers >= 1) */
+	int lora_gate;  /* Dg: columns of att.g1 */
+	int layer0_v;   /* 1 if blocks.0.att.v0/v1/v2 are present (unused) */
+	uint64_t n_params;
+};
+
+/* ---------------------------------------------------------------- .pth */
+
+/*
+ * A PyTorch checkpoint written by torch.save (zip with a pickle).  The pickle
+ * is read by a restricted unpickler that knows only the opcodes and globals
+ * torch.save emits for tensors; anything else is an error, never executed.
+ */
+struct anser_pth;
+
+/* Opens and indexes `path`; reads no tensor data yet. */
+enum anser_status anser_pth_open(const char *path, struct anser_pth **out,
+                                 struct anser_err *err);
+void anser_pth_free(struct anser_pth *pth);
+
+/* Tensors in the order the pickle lists them. */
+size_t anser_pth_n_tensors(const struct anser_pth *pth);
+const struct anser_tensor_info *anser_pth_tensor(const struct anser_pth *pth,
+                                                 size_t i);
+/* Index of the tensor called `name`, or -1. */
+long anser_pth_find(const struct anser_pth *pth, const char *name);
+
+/*
+ * Reads tensor i as a contiguous row-major array of type `to` (F32, F16 or
+ * BF16) into dst, which holds dst_bytes.  Strides and storage offset are
+ * honoured.  Converting to a narrower type rounds to nearest even; a finite
+ * value that overflows the target type fails with ANSER_E_RANGE.
+ */
+enum anser_status anser_pth_read(struct anser_pth *pth, size_t i,
+                                 enum anser_dtype to, void *dst,
+                                 size_t dst_bytes, struct anser_err *err);
+
+/*
+ * Reads every storage entry whole so the zip's CRC32 of each is checked.
+ */
+enum anser_status anser_pth_verify(struct anser_pth *pth,
+                                   struct anser_err *err);
+
+/*
+ * Infers the hyperparameters of an RWKV-7 model or state file from the tensor
+ * shapes, checking that every expected tensor is present with the right shape
+ * and that nothing unknown is.  Other architectures fail with
+ * ANSER_E_UNSUPPORTED and a message naming what was found.
+ */
+enum anser_status anser_pth_hparams(const struct anser_pth *pth,
+                                    struct anser_hparams *hp,
+                                    struct anser_err *err);
+
+/*
+ * A short name for what the tensor names look like: "rwkv7", "rwkv7-state",
+ * "rwkv6", "rwkv5", "rwkv4", "rwkv7-deepembed" or "unknown".  Cheap; does not
+ * validate shapes.
+ */
+const char *anser_pth_architecture(const struct anser_pth *pth);
+
+/* ---------------------------------------------------------------- native */
+
+/*
+ * A native model file (man/anser-format.5), memory-mapped read-only.  Opening
+ * validates the header, metadata, tensor index and checksums of everything but
+ * the tensor data, and checks the tensors form a complete RWKV-7 model.
+ */
+struct anser_model;
+
+/* Metadata recorded at conversion time; strings are borrowed, never NULL. */
+struct anser_model_meta {
+	uint32_t version;          /* format version */
+	const char *tokenizer;     /* "rwkv-world" or "none" */
+	const char *vocab_sha256;  /* of the embedded vocab text, or "" */
+	const char *source_file;   /* base name of the converted checkpoint */
+	const char *source_sha256; /* its sha256, hex */
+	const char *source_dtype;  /* "bf16", ... or "mixed" */
+	const char *created;       /* conversion time, UTC, ISO 8601 */
+	const char *tool;          /* "anser 0.1.0" */
+	uint64_t file_size;
+};
+
+enum anser_status anser_model_open(const char *path, struct anser_model **out,
+                                   struct anser_err *err);
+void anser_model_free(struct anser_model *model);
+
+const struct anser_hparams *anser_model_hparams(const struct anser_model *m);
+const struct anser_model_meta *anser_model_meta(const struct anser_model *m);
+size_t anser_model_n_tensors(const struct anser_model *m);
+const struct anser_tensor_info *anser_model_tensor(const struct anser_model *m,
+                                                   size_t i);
+long anser_model_find(const struct anser_model *m, const char *name);
+
+/* The tensor's bytes inside the mapping, 64-byte aligned, and their length. */
+const void *anser_model_tensor_data(const struct anser_model *m, size_t i,
+                                    size_t *nbytes);
+
+/* The embedded World vocab text (rwkv_vocab_v20230424.txt), or NULL. */
+const char *anser_model_vocab(const struct anser_model *m, size_t *len);
+
+/* Checks the CRC32 of every tensor's data (reads the whole file). */
+enum anser_status anser_model_verify(const struct anser_model *m,
+                                     struct anser_err *err);
+
+/* ---------------------------------------------------------------- convert */
+
+#define ANSER_VOCAB_FILE "rwkv_vocab_v20230424.txt"
+
+struct anser_convert_opts {
+	int dtype;             /* ANSER_DTYPE_F32/F16/BF16, or -1: the source's */
+	const char *vocab;     /* path of the World vocab, or NULL for none */
+	/* Raised (nonzero) by a signal handler to stop early; may be NULL. */
+	volatile sig_atomic_t *cancel;
+};
+
+struct anser_convert_result {
+	struct anser_hparams hp;
+	enum anser_dtype dtype;   /* the output's type */
+	size_t n_tensors;
+	uint64_t out_bytes;
+	double seconds;
+};
+
+/*
+ * Converts the checkpoint at `in` to a native file at `out`.  The output is
+ * written to a temporary file beside `out`, synced, then renamed into place;
+ * on any failure (including cancellation) nothing is left behind.  Tensors are
+ * streamed in bounded chunks, so memory use stays small whatever the model.
+ */
+enum anser_status anser_convert_pth(const char *in, const char *out,
+                                    const struct anser_convert_opts *opts,
+                                    struct anser_convert_result *res,
+                                    struct anser_err *err);
+
+/*
+ * Finds the World vocab for converting `pth_path`: `explicit` when not NULL,
+ * else $ANSER_VOCAB, else ANSER_VOCAB_FILE in the checkpoint's folder.  Writes
+ * the path into buf.  Fails with ANSER_E_NOTFOUND and a message saying how to
+ * get the file when there is none.
+ */
+enum anser_status anser_vocab_locate(const char *pth_path, const char *explicit,
+                                     char *buf, size_t bufsize,
+                                     struct anser_err *err);
+
+/*
+ * Validates a World vocab text (every line "ID LITERAL LENGTH", ids 1..n in
+ * order, literals decoding to LENGTH bytes).  On success *n_tokens is the
+ * highest id.
+ */
+enum anser_status anser_vocab_check(const char *text, size_t len,
+                                    int *n_tokens, struct anser_err *err);
+
+/* ---------------------------------------------------------------- utils */
+
+/* SHA-256 of a whole file, as 64 hex digits plus NUL in hex[65]. */
+enum anser_status anser_sha256_file(const char *path, char hex[65],
+                                    struct anser_err *err);
+
+/* The kind of file at `path` judged by its first bytes. */
+enum anser_file_kind {
+	ANSER_FILE_UNKNOWN = 0,
+	ANSER_FILE_PTH,        /* zip: a torch.save checkpoint (or another zip) */
+	ANSER_FILE_NATIVE,     /* an anser model */
+	ANSER_FILE_PTH_LEGACY, /* torch.save before PyTorch 1.6: not supported */
+	ANSER_FILE_SAFETENSORS,
+	ANSER_FILE_GGUF,
+};
+
+enum anser_status anser_file_kind(const char *path, enum anser_file_kind *kind,
+                                  struct anser_err *err);
+
+#endif /* ANSER_H */

@@ -1,0 +1,298 @@
+/*
+ * test_native.c - the native file reader refuses every damaged or dishonest
+ * file, cleanly: flipped bits, truncation, and well-signed files whose fields
+ * lie (overlaps, misalignment, wrong sizes, unknown types or versions).
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../formats/native.h"
+#include "../harness.h"
+
+static char tmpdir[] = "/tmp/anser-test-native-XXXXXX";
+static uint8_t *good;
+static size_t good_len;
+
+static uint8_t *load(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		n = 0;
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void save(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	fwrite(buf, 1, len, f);
+	fclose(f);
+}
+
+/* A tiny World-style vocab: the 256 single bytes and a few longer tokens. */
+static void write_vocab(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int id = 1;
+
+	for (int b = 0; b < 256; b++)
+		fprintf(f, "%d b'\\x%02x' 1\n", id++, b);
+	fprintf(f, "%d 'the' 3\n%d ' \\u00e9t\\xe9' 6\n", id, id + 1);
+	fclose(f);
+}
+
+static enum anser_status parse(const uint8_t *buf, size_t len, char *msg, size_t msize)
+{
+	struct anser_err err = { 0 };
+	struct native_file f;
+	enum anser_status st = native_parse(buf, len, &f, &err);
+
+	if (!st) {
+		st = native_verify(&f, &err);
+		native_free(&f);
+	}
+	snprintf(msg, msize, "%s", err.msg);
+	return st;
+}
+
+/* After editing fields, make the checksums right again so that only the
+ * semantic checks can catch the lie. */
+static void resign(uint8_t *b)
+{
+	uint64_t mo = rd_u64(b + 24), ms = rd_u64(b + 32);
+	uint64_t io = rd_u64(b + 56), is = rd_u64(b + 64);
+
+	if (mo < good_len && ms <= good_len - mo)
+		wr_u32(b + 92, native_crc32(b + mo, ms));
+	if (io < good_len && is <= good_len - io)
+		wr_u32(b + 100, native_crc32(b + io, is));
+	wr_u32(b + 124, native_crc32(b, 124));
+}
+
+static uint8_t *entry(uint8_t *b, int i)
+{
+	return b + rd_u64(b + 56) + (uint64_t)i * NATIVE_ENTRY_SIZE;
+}
+
+static void lie(const char *what, void (*edit)(uint8_t *), const char *want)
+{
+	uint8_t *b = malloc(good_len);
+	char msg[600], label[200];
+	enum anser_status st;
+
+	memcpy(b, good, good_len);
+	edit(b);
+	resign(b);
+	st = parse(b, good_len, msg, sizeof(msg));
+	snprintf(label, sizeof(label), "refused: %s", what);
+	if (!CHECK(st != ANSER_OK && strstr(msg, want), label))
+		printf("#   status %d: %s\n", st, msg);
+	free(b);
+}
+
+static void e_version(uint8_t *b) { wr_u32(b + 8, 2); }
+static void e_swapped(uint8_t *b) { wr_u32(b + 8, 0x01000000); }
+static void e_flags(uint8_t *b) { wr_u32(b + 104, 4); }
+static void e_hsize(uint8_t *b) { wr_u32(b + 12, 64); }
+static void e_ntensors(uint8_t *b) { wr_u32(b + 88, 0xffffffff); }
+static void e_meta_oob(uint8_t *b) { wr_u64(b + 32, UINT64_MAX - 8); }
+static void e_data_misaligned(uint8_t *b)
+{
+	wr_u64(b + 72, rd_u64(b + 72) - 1);
+	wr_u64(b + 80, rd_u64(b + 80) + 1);
+}
+static void e_dtype(uint8_t *b) { wr_u32(entry(b, 3) + 64, 9); }
+static void e_ndim(uint8_t *b) { wr_u32(entry(b, 3) + 68, 5); }
+static void e_shape(uint8_t *b) { wr_u64(entry(b, 0) + 72, rd_u64(entry(b, 0) + 72) + 1); }
+static void e_huge_shape(uint8_t *b)
+{
+	wr_u64(entry(b, 0) + 72, UINT64_C(1) << 40);
+	wr_u64(entry(b, 0) + 80, UINT64_C(1) << 40);
+}
+static void e_misaligned(uint8_t *b) { wr_u64(entry(b, 2) + 104, rd_u64(entry(b, 2) + 104) + 4); }
+static void e_past_end(uint8_t *b) { wr_u64(entry(b, 2) + 104, UINT64_C(1) << 50); }
+static void e_overlap(uint8_t *b)
+{
+	/* Point tensor 2 at tensor 0's data; sizes stay consistent. */
+	wr_u64(entry(b, 2) + 104, rd_u64(entry(b, 0) + 104));
+}
+static void e_dup_name(uint8_t *b) { memcpy(entry(b, 5), entry(b, 4), 64); }
+static void e_name_unterminated(uint8_t *b) { memset(entry(b, 1), 'x', 64); }
+static void e_name_garbage_pad(uint8_t *b) { entry(b, 1)[63] = 'z'; }
+static void e_meta_json(uint8_t *b) { b[rd_u64(b + 24)] = '['; }
+static void e_reserved(uint8_t *b) { b[110] = 1; }
+
+static void test_lies(void)
+{
+	lie("a newer version", e_version, "version 2");
+	lie("a byte-swapped version", e_swapped, "wrong byte order");
+	lie("unknown flags", e_flags, "flags");
+	lie("a wrong header size", e_hsize, "header size");
+	lie("a huge tensor count", e_ntensors, "index");
+	lie("a metadata size past the end (overflow)", e_meta_oob, "metadata");
+	lie("a misaligned data section", e_data_misaligned, "data section");
+	lie("an unknown type code", e_dtype, "type 9");
+	lie("five dimensions", e_ndim, "dims");
+	lie("a shape that does not match the byte size", e_shape, "its shape needs");
+	lie("a shape whose product overflows", e_huge_shape, "impossible shape");
+	lie("a misaligned tensor", e_misaligned, "misaligned");
+	lie("a tensor past the end", e_past_end, "outside");
+	lie("two tensors sharing bytes", e_overlap, "overlap");
+	lie("two tensors with one name", e_dup_name, "appears twice");
+	lie("a name without NUL", e_name_unterminated, "no valid name");
+	lie("bytes after a name's NUL", e_name_garbage_pad, "NUL-padded");
+	lie("reserved header bytes", e_reserved, "reserved");
+	(void)e_meta_json;
+}
+
+/* Every single-bit flip outside the tensor data is caught by a checksum;
+ * flips inside it by --verify.  None may crash. */
+static void test_bit_flips(void)
+{
+	uint64_t data_off = rd_u64(good + 72);
+	uint64_t index_end = rd_u64(good + 56) + rd_u64(good + 64);
+	uint8_t *b = malloc(good_len);
+	struct native_file f;
+	char msg[600];
+	int missed = 0, tried = 0, data_missed = 0;
+
+	memcpy(b, good, good_len);
+	/* (The zero padding between the index and the data is not covered.) */
+	for (uint64_t i = 0; i < index_end; i++) {
+		for (int bit = 0; bit < 8; bit += 3) {
+			b[i] ^= (uint8_t)(1 << bit);
+			if (native_parse(b, good_len, &f, NULL) == ANSER_OK) {
+				native_free(&f);
+				missed++;
+			}
+			b[i] ^= (uint8_t)(1 << bit);
+			tried++;
+		}
+	}
+	CHECK(missed == 0, "every bit flip in header, metadata, vocab and index is caught");
+	for (uint64_t i = data_off; i < good_len; i += 1021) {
+		b[i] ^= 0x10;
+		/* Padding between tensors is not covered by any CRC. */
+		if (parse(b, good_len, msg, sizeof(msg)) == ANSER_OK)
+			data_missed++;
+		b[i] ^= 0x10;
+	}
+	CHECK(data_missed < (int)((good_len - data_off) / 1021 / 8),
+	      "bit flips in tensor data are caught by the CRC check");
+	free(b);
+	printf("# %d header flips tried\n", tried);
+}
+
+static void test_truncation(void)
+{
+	char msg[600];
+	int missed = 0;
+
+	for (size_t n = 0; n < good_len; n += (n < 300 ? 1 : 97))
+		if (parse(good, n, msg, sizeof(msg)) == ANSER_OK)
+			missed++;
+	CHECK(missed == 0, "every truncated copy is refused");
+	parse(good, good_len - 1, msg, sizeof(msg));
+	CHECK(strstr(msg, "truncated") != NULL, "the message says the file is truncated");
+}
+
+/* Through the public API: a file whose metadata disagrees with its tensors. */
+static void test_meta_mismatch(const char *path)
+{
+	struct anser_err err = { 0 };
+	struct anser_model *m = NULL;
+	uint8_t *b = malloc(good_len);
+	char *p, bad[1200];
+
+	memcpy(b, good, good_len);
+	p = memmem(b + rd_u64(b + 24), rd_u64(b + 32), "\"n_layer\":\t2", 12);
+	if (!CHECK(p != NULL, "metadata holds n_layer"))
+		return;
+	p[11] = '3';
+	resign(b);
+	snprintf(bad, sizeof(bad), "%s.lie", path);
+	save(bad, b, good_len);
+	CHECK(anser_model_open(bad, &m, &err) == ANSER_E_FORMAT &&
+	      strstr(err.msg, "n_layer 3"), "metadata that disagrees with the tensors is refused");
+	anser_model_free(m);
+	memcpy(b, good, good_len);
+	b[rd_u64(b + 24)] = '[';
+	resign(b);
+	save(bad, b, good_len);
+	CHECK(anser_model_open(bad, &m, &err) == ANSER_E_FORMAT &&
+	      strstr(err.msg, "not a JSON object"), "metadata that is not an object is refused");
+	unlink(bad);
+	free(b);
+}
+
+static void test_public_api(const char *path)
+{
+	struct anser_err err = { 0 };
+	struct anser_model *m = NULL;
+	const char *vocab;
+	size_t len;
+
+	CHECK(anser_model_open(path, &m, &err) == ANSER_OK, "the model opens");
+	if (!m)
+		return;
+	vocab = anser_model_vocab(m, &len);
+	CHECK(vocab && len > 1000 && !strncmp(vocab, "1 b'\\x00' 1\n", 12),
+	      "the vocab text is embedded verbatim");
+	CHECK(!strcmp(anser_model_meta(m)->tokenizer, "rwkv-world") &&
+	      strlen(anser_model_meta(m)->vocab_sha256) == 64 &&
+	      !strcmp(anser_model_meta(m)->source_file, "tiny.pth") &&
+	      strlen(anser_model_meta(m)->source_sha256) == 64,
+	      "metadata records tokenizer, source name and hashes");
+	CHECK(anser_model_find(m, "head.weight") >= 0 &&
+	      anser_model_find(m, "nope") == -1, "find by name");
+	CHECK(!strcmp(anser_model_tensor(m, 0)->name, "emb.weight"),
+	      "emb.weight comes first");
+	anser_model_free(m);
+}
+
+int main(void)
+{
+	char src[1100], vocab[1100], out[1100];
+	const char *root = getenv("ANSER_ROOT");
+	struct anser_convert_opts o = { .dtype = -1, .vocab = vocab };
+	struct anser_err err = { 0 };
+
+	if (!mkdtemp(tmpdir))
+		return 1;
+	snprintf(src, sizeof(src), "%s/tests/fixtures/golden/tiny.pth", root ? root : ".");
+	snprintf(vocab, sizeof(vocab), "%s/vocab.txt", tmpdir);
+	snprintf(out, sizeof(out), "%s/tiny.anser", tmpdir);
+	write_vocab(vocab);
+	if (!CHECK(anser_convert_pth(src, out, &o, NULL, &err) == ANSER_OK,
+	           "tiny converts with a small vocab")) {
+		printf("#   %s\n", err.msg);
+		return done();
+	}
+	good = load(out, &good_len);
+	{
+		char msg[600];
+		CHECK(parse(good, good_len, msg, sizeof(msg)) == ANSER_OK,
+		      "the untouched file parses and verifies");
+	}
+	test_public_api(out);
+	test_lies();
+	test_bit_flips();
+	test_truncation();
+	test_meta_mismatch(out);
+	unlink(out);
+	unlink(vocab);
+	rmdir(tmpdir);
+	free(good);
+	return done();
+}
