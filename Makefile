@@ -35,8 +35,8 @@ LIBA     = $(O)/libanser.a
 BIN      = $(if $(filter build,$(O)),anser,$(O)/anser)
 MANS     = $(wildcard man/*.1 man/*.5)
 
-.PHONY: all check-deps deps test check asan demo bench install uninstall \
-        clean lint
+.PHONY: all check-deps deps test check asan fuzz demo bench install \
+        uninstall clean lint
 
 all: check-deps $(BIN) $(TESTS)
 
@@ -76,6 +76,32 @@ asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1 \
 	    ANSER_BIN=$(abspath build/asan/anser) ANSER_SAN="$(SAN)" \
 	    ANSER_BUILD=$(abspath build/asan) sh tests/run.sh $(T)
+
+# libFuzzer targets (clang), one per parser: tests/fuzz/fuzz_<name>.c, seeded
+# from tests/fuzz/corpus/<name>/; what they find goes to build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_NAMES    = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS    = -g -O1 -std=c11 -D_GNU_SOURCE \
+                -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+fuzz: check-deps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: error: needs clang; run: sudo apt-get install -y clang" >&2; exit 1; }
+	@mkdir -p build/fuzz
+	@set -e; for t in $(FUZZ_NAMES); do \
+	    $(FUZZ_CC) $(FUZZ_FLAGS) -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
+	        $(LIB_SRC) $(PKG_LIBS) -lm -lpthread; \
+	done
+	@set -e; for t in $(FUZZ_NAMES); do \
+	    mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -rss_limit_mb=2048 -max_len=200000 -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/crashes/$$t/ \
+	        build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	        2>build/fuzz/$$t.log || { tail -n 30 build/fuzz/$$t.log; exit 1; }; \
+	    grep -E "stat::number_of_executed_units|stat::peak_rss" build/fuzz/$$t.log | sed "s/^/  /"; \
+	    echo "  corpus: $$(ls build/fuzz/corpus/$$t | wc -l) inputs"; \
+	done
 
 demo: deps
 	@$(MAKE) --no-print-directory all
