@@ -27,9 +27,11 @@ LIBS        = $(PKG_LIBS) -lm -lpthread
 LIB_SRC  = $(wildcard lib/*.c formats/*.c eval/*.c)
 CMD_SRC  = $(wildcard cmd/*.c)
 TEST_SRC = $(wildcard tests/unit/test_*.c)
+BENCH_SRC = $(wildcard tests/bench/bench_*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(O)/%.o)
 CMD_OBJ  = $(CMD_SRC:%.c=$(O)/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
+BENCHES  = $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
 LIBA     = $(O)/libanser.a
 # The default build puts the program at ./anser; others keep it in $(O).
 BIN      = $(if $(filter build,$(O)),anser,$(O)/anser)
@@ -59,6 +61,10 @@ $(BIN): $(CMD_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(LIBA) $(LIBS)
 
 $(O)/tests/%: tests/unit/%.c tests/harness.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(O)/bench/%: tests/bench/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
@@ -107,9 +113,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh $(abspath $(BIN))
 
+# Figures, not tests: conversion, tokenizer and inference speed against
+# baselines measured in the same run.  BENCH_SHAPES=0.1b skips the 1.5B shape.
+BENCH_SHAPES ?= 0.1b 1.5b
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@sh tools/bench.sh $(abspath $(BIN))
+	@$(MAKE) --no-print-directory all $(BENCHES)
+	@sh tools/bench.sh $(abspath $(BIN)) $(abspath $(O)) $(BENCH_SHAPES)
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)

@@ -270,6 +270,179 @@ enum anser_status anser_vocab_locate(const char *pth_path, const char *explicit,
 enum anser_status anser_vocab_check(const char *text, size_t len,
                                     int *n_tokens, struct anser_err *err);
 
+/* ---------------------------------------------------------------- tokenizer */
+
+/*
+ * The RWKV World tokenizer: greedy longest match over bytes against the
+ * vocab (rwkv_vocab_v20230424.txt), so any byte string encodes.  Token 0 is
+ * not in the vocab: it is the end-of-text / document separator, which
+ * callers insert themselves.  Immutable once built: safe to share between
+ * threads.
+ */
+struct anser_tokenizer;
+
+/* Builds a tokenizer from the text of a vocab file (copied; text may go). */
+enum anser_status anser_tokenizer_new(const char *vocab_text, size_t len,
+                                      struct anser_tokenizer **out,
+                                      struct anser_err *err);
+
+/* From the vocab embedded in a model file; ANSER_E_NOTFOUND if it has none. */
+enum anser_status anser_tokenizer_from_model(const struct anser_model *m,
+                                             struct anser_tokenizer **out,
+                                             struct anser_err *err);
+void anser_tokenizer_free(struct anser_tokenizer *t);
+
+/* The highest token id (65529 for the World vocab). */
+int anser_tokenizer_n_tokens(const struct anser_tokenizer *t);
+
+/*
+ * Encodes len bytes (any bytes, not only valid UTF-8) into ids, which must
+ * have room for len entries (a token is at least one byte).  Returns the
+ * number of ids written.  Cannot fail.
+ */
+size_t anser_tokenizer_encode(const struct anser_tokenizer *t,
+                              const void *text, size_t len, int32_t *ids);
+
+/* The bytes of token `id` (borrowed; not NUL-terminated) and their count;
+ * NULL with *len 0 for token 0 and ids outside the vocab. */
+const uint8_t *anser_tokenizer_token(const struct anser_tokenizer *t,
+                                     int32_t id, size_t *len);
+
+/*
+ * Streaming output: tokens can split a UTF-8 character, so text printed as
+ * it is generated must hold back an incomplete sequence until its last byte
+ * arrives.  Bytes that can never complete a character are passed through.
+ * Start from a zeroed struct.
+ */
+struct anser_utf8_stream {
+	uint8_t pending[4];
+	size_t n;
+};
+
+/* Appends in[0..n) and writes what is complete to out (room for n + 4
+ * bytes); returns the bytes written. */
+size_t anser_utf8_stream_push(struct anser_utf8_stream *s, const uint8_t *in,
+                              size_t n, uint8_t *out);
+
+/* Writes whatever is still held back (room for 4 bytes); returns the count. */
+size_t anser_utf8_stream_flush(struct anser_utf8_stream *s, uint8_t *out);
+
+/* ---------------------------------------------------------------- sampler */
+
+struct anser_sampler_params {
+	float temperature;       /* 0: greedy (argmax) */
+	float top_p;             /* keep the smallest set with mass >= top_p; 1: off */
+	int top_k;               /* keep the k most likely; 0: off */
+	float presence_penalty;  /* subtracted once from a token seen before */
+	float frequency_penalty; /* subtracted per (decayed) occurrence */
+	float penalty_decay;     /* occurrences fade by this per token, as ChatRWKV */
+	uint64_t seed;           /* same seed, same logits: same choices */
+};
+
+/* Fills p with the defaults documented in anser-run.1 (those of the official
+ * RWKV-7 chat demo). */
+void anser_sampler_params_default(struct anser_sampler_params *p);
+
+struct anser_sampler;
+
+/* p NULL means the defaults; values out of range give ANSER_E_ARG. */
+enum anser_status anser_sampler_new(const struct anser_sampler_params *p,
+                                    int vocab_size, struct anser_sampler **out,
+                                    struct anser_err *err);
+void anser_sampler_free(struct anser_sampler *s);
+
+/* Forgets the tokens seen (penalties) and restarts the random sequence. */
+void anser_sampler_reset(struct anser_sampler *s);
+
+/*
+ * Picks the next token from logits[vocab_size] (left unchanged), as the
+ * official RWKV pipeline does: penalties for the tokens accepted so far,
+ * softmax, top-p, top-k, then temperature.  May return ids past the
+ * tokenizer's last (the model has more rows than the vocab has tokens).
+ * Not thread-safe per sampler.
+ */
+int32_t anser_sampler_sample(struct anser_sampler *s, const float *logits);
+
+/* Records that `token` was emitted, for the penalties (pass generated
+ * tokens only, not the prompt's).  Ids outside the vocab are ignored. */
+void anser_sampler_accept(struct anser_sampler *s, int32_t token);
+
+/* ---------------------------------------------------------------- inference */
+
+/*
+ * A context runs one model: it binds the weights in place (no copies of the
+ * mmapped file), owns the thread pool and the scratch buffers.  One context
+ * runs one call at a time; the model must outlive it.
+ */
+struct anser_ctx;
+
+struct anser_ctx_params {
+	int n_threads; /* 0: the number of cores */
+	int chunk;     /* tokens per sequence-mode step; 0: default, 1: one by one */
+};
+
+enum anser_status anser_ctx_new(const struct anser_model *m,
+                                const struct anser_ctx_params *p,
+                                struct anser_ctx **out, struct anser_err *err);
+void anser_ctx_free(struct anser_ctx *ctx);
+
+/*
+ * The recurrent state of one sequence: per layer the last ln1 and ln2
+ * outputs (C floats each) and the wkv matrices (H x N x N), all float32.
+ */
+struct anser_state;
+
+enum anser_status anser_state_new(const struct anser_model *m,
+                                  struct anser_state **out,
+                                  struct anser_err *err);
+void anser_state_free(struct anser_state *s);
+void anser_state_reset(struct anser_state *s);  /* back to all zeros */
+/* Copies src into dst; both must belong to the same model shape. */
+enum anser_status anser_state_copy(struct anser_state *dst,
+                                   const struct anser_state *src,
+                                   struct anser_err *err);
+/* The floats, layer by layer: att_x[C], wkv[H][N][N], ffn_x[C]. */
+float *anser_state_data(struct anser_state *s, size_t *n_floats);
+
+/*
+ * Writes the state to `path` (format in anser-run.1: a header naming the
+ * model's shape and the sha256 of the checkpoint it came from, the floats,
+ * CRC32s), atomically.
+ */
+enum anser_status anser_state_save(const struct anser_state *s,
+                                   const char *path, struct anser_err *err);
+
+/*
+ * Loads a state saved by anser_state_save, or an RWKV-7 state-tuning .pth
+ * (blocks.N.att.time_state).  A state of another model shape, or saved from
+ * another checkpoint, is refused with a message saying so.
+ */
+enum anser_status anser_state_load(struct anser_state *s, const char *path,
+                                   struct anser_err *err);
+
+/*
+ * Feeds tokens[0..n) through the model, advancing the state.  When logits is
+ * not NULL, rows of V floats are written for the positions flagged in
+ * want[0..n) (in order), or for the last position only when want is NULL.
+ * Row t holds the scores for the token that follows tokens[t].
+ */
+enum anser_status anser_eval(struct anser_ctx *ctx, struct anser_state *s,
+                             const int32_t *tokens, size_t n,
+                             const uint8_t *want, float *logits,
+                             struct anser_err *err);
+
+/*
+ * Scores a sequence: feeds tokens[0..n) (callers put token 0 first for a
+ * document) and writes lp[i] = ln p(tokens[i+1] | tokens[0..i]) for i in
+ * [0, n-1), in double, and greedy[i] = 1 when tokens[i+1] was the argmax
+ * (greedy may be NULL).  Works through the sequence in windows, so memory
+ * does not grow with n.
+ */
+enum anser_status anser_score(struct anser_ctx *ctx, struct anser_state *s,
+                              int vocab_size, const int32_t *tokens, size_t n,
+                              double *lp, uint8_t *greedy,
+                              struct anser_err *err);
+
 /* ---------------------------------------------------------------- utils */
 
 /* SHA-256 of a whole file, as 64 hex digits plus NUL in hex[65]. */
@@ -288,5 +461,9 @@ enum anser_file_kind {
 
 enum anser_status anser_file_kind(const char *path, enum anser_file_kind *kind,
                                   struct anser_err *err);
+
+/* ---------------------------------------------------------------- hub */
+
+/* (The Hugging Face Hub client's API goes here.) */
 
 #endif /* ANSER_H */

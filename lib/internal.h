@@ -127,6 +127,12 @@ struct anser_sha256 {
 	size_t nbuf;
 };
 void anser_sha256_init(struct anser_sha256 *s);
+/* Compresses `blocks` 64-byte blocks into h: the plain-C twin and, where the
+ * CPU has them, the SHA extensions (NULL when there is no fast path). */
+typedef void (*sha256_blocks_fn)(uint32_t h[8], const uint8_t *p,
+                                 size_t blocks);
+void sha256_blocks_ref(uint32_t h[8], const uint8_t *p, size_t blocks);
+sha256_blocks_fn sha256_blocks_fast(const char **name);
 void anser_sha256_update(struct anser_sha256 *s, const void *data, size_t n);
 void anser_sha256_final(struct anser_sha256 *s, uint8_t digest[32]);
 void anser_hex(const uint8_t *bytes, size_t n, char *out);
@@ -138,6 +144,16 @@ void anser_hex(const uint8_t *bytes, size_t n, char *out);
 const char *anser_arch_detect(const struct anser_tensor_info *t, size_t n);
 enum anser_status anser_arch_hparams(const struct anser_tensor_info *t,
                                      size_t n, struct anser_hparams *hp,
+                                     struct anser_err *err);
+
+/*
+ * Writes an RWKV-7 model with random weights (deterministic in seed) to a
+ * native file at `path`: n_layer, n_embd, head_size, vocab_size, ffn_size and
+ * the four LoRA ranks of hp are used.  For benchmarks and tests.
+ */
+enum anser_status anser_random_model(const char *path,
+                                     const struct anser_hparams *hp,
+                                     enum anser_dtype dtype, uint64_t seed,
                                      struct anser_err *err);
 
 #include "banned.h"

@@ -52,6 +52,24 @@ static void compress(uint32_t h[8], const uint8_t *p)
 	h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
+void sha256_blocks_ref(uint32_t h[8], const uint8_t *p, size_t blocks)
+{
+	for (; blocks; blocks--, p += 64)
+		compress(h, p);
+}
+
+/* The fastest block function, chosen once (a race picks the same one). */
+static sha256_blocks_fn blocks_fn(void)
+{
+	static sha256_blocks_fn fn;
+
+	if (!fn) {
+		sha256_blocks_fn f = sha256_blocks_fast(NULL);
+		fn = f ? f : sha256_blocks_ref;
+	}
+	return fn;
+}
+
 void anser_sha256_init(struct anser_sha256 *s)
 {
 	static const uint32_t iv[8] = {
@@ -77,11 +95,14 @@ void anser_sha256_update(struct anser_sha256 *s, const void *data, size_t n)
 		n -= take;
 		if (s->nbuf < 64)
 			return;
-		compress(s->h, s->buf);
+		blocks_fn()(s->h, s->buf, 1);
 		s->nbuf = 0;
 	}
-	for (; n >= 64; p += 64, n -= 64)
-		compress(s->h, p);
+	if (n >= 64) {
+		blocks_fn()(s->h, p, n / 64);
+		p += n / 64 * 64;
+		n %= 64;
+	}
 	memcpy(s->buf, p, n);
 	s->nbuf = n;
 }

@@ -6,6 +6,9 @@
 set -eu
 ANSER=${1:-./anser}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${2:-$ROOT/build}
+[ $# -ge 2 ] && shift 2
+SHAPES=${*:-0.1b 1.5b}
 dir=$ROOT/build/bench
 mkdir -p "$dir"
 pth=$dir/rwkv7-0.1b-shape.pth
@@ -54,5 +57,20 @@ measure "anser inspect model.pth" "$ANSER" inspect "$pth"
 measure "anser inspect model.anser" "$ANSER" inspect "$dir/bf16.anser"
 measure "anser inspect --verify model.anser" "$ANSER" inspect --verify "$dir/bf16.anser"
 measure "anser inspect --verify model.pth" "$ANSER" inspect --verify "$pth"
-echo
-ls -l "$dir"/*.anser | awk '{ printf "%-12d %s\n", $5, $NF }'
+rm -f "$dir"/bf16.anser "$dir"/f16.anser "$dir"/f32.anser
+
+# Tokenizer: the World vocab over every LAMBADA text, when the data is here.
+data=${ANSER_DATA:-$ROOT/../shared/data}
+if [ -x "$BUILD/bench/bench_tokenizer" ] && [ -f "$data/rwkv_vocab_v20230424.txt" ] &&
+   [ -f "$data/lambada_test.jsonl" ]; then
+	printf '\n== tokenizer\n'
+	python3 -c 'import json,sys; sys.stdout.write("\n".join(json.loads(l)["text"] for l in open(sys.argv[1])))' \
+		"$data/lambada_test.jsonl" > "$dir/lambada.txt"
+	"$BUILD/bench/bench_tokenizer" "$data/rwkv_vocab_v20230424.txt" "$dir/lambada.txt"
+else
+	printf '\n== tokenizer: skipped (needs the World vocab and lambada_test.jsonl in $ANSER_DATA)\n'
+fi
+
+# Inference: random-weight models of the released shapes, written once.
+printf '\n== inference (prefill: 512-token prompt; decode: one token at a time)\n'
+"$BUILD/bench/bench_infer" "$dir" $SHAPES

@@ -1,8 +1,9 @@
 #!/bin/sh
 # demo.sh - the main job, as far as anser does it today: make a small
 # random-weight RWKV-7 checkpoint the way torch.save would, convert it to an
-# anser model file and look inside.  (run, eval and download join the demo
-# when their issues land.)
+# anser model file, look inside, generate and score text.  (Its weights are
+# random, so the text is gibberish; eval and download join the demo when
+# their issues land.)
 set -eu
 ANSER=${1:-./anser}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,5 +40,18 @@ step "anser inspect --tensors demo.anser   (first lines)"
 
 step "anser inspect --json demo.anser   (first lines)"
 "$ANSER" inspect --json "$dir/demo.anser" | head -n 12
+
+if [ -n "$vocab" ]; then
+	step "anser run -n 24 -v demo.anser 'The goose'   (random weights: gibberish)"
+	"$ANSER" run -n 24 --seed 1 -v "$dir/demo.anser" "The goose"
+	echo
+	step "anser run --score: log-probability of each token of a sentence"
+	echo "The goose flies over the lake." | "$ANSER" run --score "$dir/demo.anser" -
+else
+	step "anser run --ids -n 8 -v demo.anser '1 2 3'   (no vocab: token ids)"
+	"$ANSER" run --ids -n 8 --seed 1 -v "$dir/demo.anser" "1 2 3"
+	step "anser run --ids --score demo.anser"
+	echo "0 1 2 3" | "$ANSER" run --ids --score "$dir/demo.anser" -
+fi
 
 printf '\nThe demo files are in %s.\n' "$dir"

@@ -38,7 +38,7 @@ check "a missing operand exits 2" sh -c '[ '"$RC"' -eq 2 ]'
 run convert --type q5 x.pth
 check "an unknown --type exits 2 naming it" \
 	sh -c '[ '"$RC"' -eq 2 ] && grep -q "unknown type .q5." "$1"' _ "$T/err"
-for cmd in download run eval; do
+for cmd in eval; do
 	refuse "anser $cmd says it is not implemented yet, exit 1" "not implemented" "$cmd"
 done
 run help nope

@@ -32,8 +32,11 @@ for page in "$MAN"/anser-*.1; do
 		cmp -s "$T/help-short" "$T/man-short"
 	cmp -s "$T/help-short" "$T/man-short" || diff "$T/help-short" "$T/man-short" | sed 's/^/#   /'
 	if command -v mandoc >/dev/null 2>&1; then
-		head -n 1 "$T/help" | sed 's/^usage: //' | tr -s ' ' >"$T/usage"
-		mandoc -Tascii "$page" | col -b 2>/dev/null |
+		# The usage runs to the first blank line; whitespace collapses.
+		sed -n '1,/^$/p' "$T/help" | sed 's/^usage: //' | tr -s ' \n' '  ' |
+			sed 's/^ *//; s/ *$//' >"$T/usage"
+		echo >>"$T/usage"
+		mandoc -Tascii "$page" | col -bx 2>/dev/null |
 			sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
 			tr -s ' \n' '  ' | sed 's/^ *//; s/ *$//' >"$T/synopsis"
 		echo >>"$T/synopsis"

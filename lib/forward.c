@@ -1,0 +1,678 @@
+/*
+ * forward.c - the RWKV-7 forward pass (docs: rwkv7.md sections 2 and 3).
+ *
+ * Tokens go through in chunks of up to ctx->chunk.  Within a chunk every
+ * step but the state recurrence is independent per token once the token
+ * shift is known, so the linear maps are matrix products over the chunk
+ * (row t of each activation belongs to token t) and only the recurrence
+ * walks the tokens one by one.  A chunk of one token is the RNN mode; both
+ * give the same numbers up to float rounding.
+ *
+ * Notation in comments: T tokens in the chunk, C = n_embd, H heads of N,
+ * F = ffn_size, D* the LoRA ranks.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "dtype.h"
+#include "kernels.h"
+
+#define LN_EPS 1e-5f
+#define GN_EPS 64e-5f       /* ln_x, per head: 64e-5, not 1e-5 */
+#define DECAY_SCALE 0.60653066f /* e^-0.5: decay = exp(-e^-0.5 sigmoid(z)) */
+#define DEFAULT_CHUNK 128
+
+/* One layer's weights.  Vectors are f32 copies; matrices are read in place
+ * except the LoRAs, which are stored (in, out) and copied transposed so all
+ * matrices share one (out, in) layout. */
+struct layer {
+	const float *ln1_w, *ln1_b, *ln2_w, *ln2_b, *lnx_w, *lnx_b; /* [C] */
+	const float *x_r, *x_w, *x_k, *x_v, *x_a, *x_g;             /* [C] */
+	const float *w0, *a0, *v0, *k_k, *k_a, *ffn_x_k;           /* [C] */
+	const float *r_k;                                          /* [H*N] */
+	struct wmat wr, wk, wv, wo;      /* (C, C) */
+	struct wmat w1, a1, v1, g1;      /* (D, C), transposed copies */
+	struct wmat w2, a2, v2, g2;      /* (C, D), transposed copies */
+	struct wmat fk, fv;              /* (F, C), (C, F) */
+	int has_v;                       /* value residual (layers >= 1) */
+};
+
+struct anser_ctx {
+	const struct anser_model *model;
+	struct anser_hparams hp;
+	struct pool *pool;
+	int chunk;
+	struct layer *layers;            /* [L] */
+	float *vecs;                     /* every f32 vector, one block */
+	uint8_t *lora;                   /* every transposed LoRA, one block */
+	const float *ln0_w, *ln0_b, *lnout_w, *lnout_b;
+	struct wmat emb, head;           /* (V, C) */
+	/* Activations, [chunk][width] each. */
+	float *x, *xx, *xr, *xw, *xk, *xv, *xa, *xg;   /* [C] */
+	float *r, *k, *v, *w, *a, *g, *kk, *vv, *vfirst, *y; /* [C] */
+	float *dw, *da, *dv, *dg;        /* [D] */
+	float *h;                        /* [F] */
+	float *blas;                     /* per-thread tiles */
+	size_t blas_per_thread;
+};
+
+/* ----------------------------------------------------------- setup */
+
+static const void *tensor(const struct anser_model *m, const char *name,
+                          enum anser_dtype *dtype)
+{
+	long i = anser_model_find(m, name);
+
+	/* The model was validated at open: every name asked for exists. */
+	*dtype = ANSER_DTYPE_F32;
+	if (i < 0)
+		return NULL;
+	*dtype = anser_model_tensor(m, (size_t)i)->dtype;
+	return anser_model_tensor_data(m, (size_t)i, NULL);
+}
+
+/* Copies the (1, 1, C), (C) or (H, N) tensor `name` to f32 at *cursor. */
+static const float *vec(const struct anser_model *m, const char *name,
+                        float **cursor, int n)
+{
+	enum anser_dtype t;
+	const void *p = tensor(m, name, &t);
+	float *out = *cursor;
+
+	anser_convert_elems(t, p, ANSER_DTYPE_F32, out, (uint64_t)n);
+	*cursor += n;
+	return out;
+}
+
+static struct wmat mat(const struct anser_model *m, const char *name, int rows,
+                       int cols)
+{
+	struct wmat w = { .rows = rows, .cols = cols };
+	w.data = tensor(m, name, &w.dtype);
+	return w;
+}
+
+/* Copies a stored (in, out) LoRA matrix as (out, in) at *cursor. */
+static struct wmat lora_t(const struct anser_model *m, const char *name,
+                          int in, int out, uint8_t **cursor)
+{
+	enum anser_dtype t;
+	const uint8_t *src = tensor(m, name, &t);
+	size_t es = anser_dtype_block_bytes(t);
+	struct wmat w = { .data = *cursor, .dtype = t, .rows = out, .cols = in };
+
+	for (int i = 0; i < in; i++)
+		for (int o = 0; o < out; o++)
+			memcpy(*cursor + ((size_t)o * (size_t)in + (size_t)i) * es,
+			       src + ((size_t)i * (size_t)out + (size_t)o) * es, es);
+	*cursor += (size_t)in * (size_t)out * es;
+	return w;
+}
+
+static size_t lora_bytes(const struct anser_model *m, const char *name)
+{
+	long i = anser_model_find(m, name);
+	size_t n = 0;
+
+	if (i >= 0)
+		anser_model_tensor_data(m, (size_t)i, &n);
+	return n;
+}
+
+static void bind_layer(struct anser_ctx *c, int i, float **vc, uint8_t **lc)
+{
+	const struct anser_model *m = c->model;
+	const int C = c->hp.n_embd, F = c->hp.ffn_size;
+	struct layer *l = &c->layers[i];
+	char n[96];
+
+#define V_(field, suffix, count) \
+	(snprintf(n, sizeof(n), "blocks.%d.%s", i, suffix), \
+	 l->field = vec(m, n, vc, count))
+	V_(ln1_w, "ln1.weight", C);
+	V_(ln1_b, "ln1.bias", C);
+	V_(ln2_w, "ln2.weight", C);
+	V_(ln2_b, "ln2.bias", C);
+	V_(lnx_w, "att.ln_x.weight", C);
+	V_(lnx_b, "att.ln_x.bias", C);
+	V_(x_r, "att.x_r", C);
+	V_(x_w, "att.x_w", C);
+	V_(x_k, "att.x_k", C);
+	V_(x_v, "att.x_v", C);
+	V_(x_a, "att.x_a", C);
+	V_(x_g, "att.x_g", C);
+	V_(w0, "att.w0", C);
+	V_(a0, "att.a0", C);
+	V_(k_k, "att.k_k", C);
+	V_(k_a, "att.k_a", C);
+	V_(r_k, "att.r_k", C);
+	V_(ffn_x_k, "ffn.x_k", C);
+#define M_(field, suffix, rows, cols) \
+	(snprintf(n, sizeof(n), "blocks.%d.%s", i, suffix), \
+	 l->field = mat(m, n, rows, cols))
+	M_(wr, "att.receptance.weight", C, C);
+	M_(wk, "att.key.weight", C, C);
+	M_(wv, "att.value.weight", C, C);
+	M_(wo, "att.output.weight", C, C);
+	M_(fk, "ffn.key.weight", F, C);
+	M_(fv, "ffn.value.weight", C, F);
+#define L_(down, up, sdown, sup, D) \
+	(snprintf(n, sizeof(n), "blocks.%d.att.%s", i, sdown), \
+	 l->down = lora_t(m, n, C, D, lc), \
+	 snprintf(n, sizeof(n), "blocks.%d.att.%s", i, sup), \
+	 l->up = lora_t(m, n, D, C, lc))
+	L_(w1, w2, "w1", "w2", c->hp.lora_decay);
+	L_(a1, a2, "a1", "a2", c->hp.lora_iclr);
+	L_(g1, g2, "g1", "g2", c->hp.lora_gate);
+	/* Layer 0 never uses the value residual, whatever it carries. */
+	l->has_v = i > 0;
+	if (l->has_v) {
+		V_(v0, "att.v0", C);
+		L_(v1, v2, "v1", "v2", c->hp.lora_value);
+	}
+#undef V_
+#undef M_
+#undef L_
+}
+
+static float *take(float **cursor, size_t n)
+{
+	float *p = *cursor;
+	*cursor += n;
+	return p;
+}
+
+static int max4(int a, int b, int c, int d)
+{
+	int m = a > b ? a : b;
+	m = m > c ? m : c;
+	return m > d ? m : d;
+}
+
+enum anser_status anser_ctx_new(const struct anser_model *m,
+                                const struct anser_ctx_params *p,
+                                struct anser_ctx **out, struct anser_err *err)
+{
+	struct anser_ctx *c;
+	const struct anser_hparams *hp = anser_model_hparams(m);
+	const int L = hp->n_layer, C = hp->n_embd, F = hp->ffn_size;
+	int D = max4(hp->lora_decay, hp->lora_iclr, hp->lora_value,
+	             hp->lora_gate);
+	int threads = p && p->n_threads > 0 ? p->n_threads : anser_cpu_count();
+	size_t lb = 0, act, nvec;
+	float *vc, *ac;
+	uint8_t *lc;
+	char n[96];
+
+	*out = NULL;
+	if (hp->head_size > 1024)
+		return anser_errf(err, ANSER_E_UNSUPPORTED,
+		                  "head size %d (at most 1024 is supported)",
+		                  hp->head_size);
+	if (threads > 256)
+		return anser_errf(err, ANSER_E_ARG, "too many threads (%d)",
+		                  threads);
+	c = anser_calloc(1, sizeof(*c));
+	if (!c)
+		return anser_errf(err, ANSER_E_NOMEM, "out of memory");
+	c->model = m;
+	c->hp = *hp;
+	c->chunk = p && p->chunk > 0 ? p->chunk : DEFAULT_CHUNK;
+	if (c->chunk > 4096)
+		c->chunk = 4096;
+	blas_init();
+	c->pool = pool_new(threads);
+	/* Every per-layer f32 vector: 19 of width C, plus ln0 and ln_out. */
+	nvec = (size_t)L * 19 * (size_t)C + 4 * (size_t)C;
+	for (int i = 0; i < L; i++) {
+		static const char *const names[] = { "w1", "w2", "a1", "a2",
+		                                     "g1", "g2", "v1", "v2" };
+		for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
+			if (k >= 6 && i == 0)
+				break;
+			snprintf(n, sizeof(n), "blocks.%d.att.%s", i, names[k]);
+			lb += lora_bytes(m, n);
+		}
+	}
+	act = (size_t)c->chunk * ((size_t)C * 18 + 4 * (size_t)D + (size_t)F);
+	c->blas_per_thread = linear_scratch_floats(F > C ? F : C);
+	c->layers = anser_calloc((size_t)L, sizeof(*c->layers));
+	c->vecs = anser_malloc((nvec + act) * sizeof(float));
+	c->lora = anser_malloc(lb ? lb : 1);
+	c->blas = anser_malloc((size_t)threads * c->blas_per_thread *
+	                       sizeof(float));
+	if (!c->pool || !c->layers || !c->vecs || !c->lora || !c->blas) {
+		anser_ctx_free(c);
+		return anser_errf(err, ANSER_E_NOMEM, "out of memory");
+	}
+	vc = c->vecs;
+	lc = c->lora;
+	c->ln0_w = vec(m, "blocks.0.ln0.weight", &vc, C);
+	c->ln0_b = vec(m, "blocks.0.ln0.bias", &vc, C);
+	c->lnout_w = vec(m, "ln_out.weight", &vc, C);
+	c->lnout_b = vec(m, "ln_out.bias", &vc, C);
+	c->emb = mat(m, "emb.weight", hp->vocab_size, C);
+	c->head = mat(m, "head.weight", hp->vocab_size, C);
+	for (int i = 0; i < L; i++)
+		bind_layer(c, i, &vc, &lc);
+	ac = c->vecs + nvec;
+	{
+		const size_t T = (size_t)c->chunk, TC = T * (size_t)C;
+		float **bufs[] = { &c->x, &c->xx, &c->xr, &c->xw, &c->xk, &c->xv,
+		                   &c->xa, &c->xg, &c->r, &c->k, &c->v, &c->w,
+		                   &c->a, &c->g, &c->kk, &c->vv, &c->vfirst, &c->y };
+		for (size_t k = 0; k < ARRAY_SIZE(bufs); k++)
+			*bufs[k] = take(&ac, TC);
+		c->dw = take(&ac, T * (size_t)D);
+		c->da = take(&ac, T * (size_t)D);
+		c->dv = take(&ac, T * (size_t)D);
+		c->dg = take(&ac, T * (size_t)D);
+		c->h = take(&ac, T * (size_t)F);
+	}
+	*out = c;
+	return ANSER_OK;
+}
+
+void anser_ctx_free(struct anser_ctx *c)
+{
+	if (!c)
+		return;
+	pool_free(c->pool);
+	anser_free(c->layers);
+	anser_free(c->vecs);
+	anser_free(c->lora);
+	anser_free(c->blas);
+	anser_free(c);
+}
+
+/* ----------------------------------------------------------- steps */
+
+/* The state of layer i inside the flat state vector. */
+struct lstate {
+	float *att_x; /* [C] */
+	float *wkv;   /* [H][N][N], row = value channel, column = key channel */
+	float *ffn_x; /* [C] */
+};
+
+float *state_floats(struct anser_state *s, size_t *n);
+
+static struct lstate layer_state(const struct anser_ctx *c, float *s, int i)
+{
+	const size_t C = (size_t)c->hp.n_embd;
+	const size_t per = 2 * C + (size_t)c->hp.n_head *
+	                   (size_t)c->hp.head_size * (size_t)c->hp.head_size;
+	struct lstate l;
+
+	l.att_x = s + (size_t)i * per;
+	l.wkv = l.att_x + C;
+	l.ffn_x = l.att_x + per - C;
+	return l;
+}
+
+/* Work shared by the per-token pool jobs of one step. */
+struct step {
+	struct anser_ctx *c;
+	const struct layer *l;
+	struct lstate st;
+	int layer;
+	int T;
+	const int32_t *tokens;
+};
+
+#define ROW(buf, t) ((buf) + (size_t)(t) * (size_t)C)
+
+/* x[t] = LN(emb[token]; ln0) */
+static void job_embed(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const int C = c->hp.n_embd;
+	(void)thread;
+
+	for (size_t t = t0; t < t1; t++) {
+		widen_rows(&c->emb, s->tokens[t], s->tokens[t] + 1, ROW(c->xx, t));
+		layer_norm(ROW(c->xx, t), c->ln0_w, c->ln0_b, C, LN_EPS,
+		           ROW(c->x, t));
+	}
+}
+
+/* xx = LN(x; ln1) */
+static void job_ln1(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const int C = c->hp.n_embd;
+	(void)thread;
+
+	for (size_t t = t0; t < t1; t++)
+		layer_norm(ROW(c->x, t), s->l->ln1_w, s->l->ln1_b, C, LN_EPS,
+		           ROW(c->xx, t));
+}
+
+/* The six token-shift mixes: x* = xx + (prev - xx) * x_*. */
+static void job_mix(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const struct layer *l = s->l;
+	const int C = c->hp.n_embd;
+	(void)thread;
+
+	for (size_t t = t0; t < t1; t++) {
+		const float *xx = ROW(c->xx, t);
+		const float *prev = t ? ROW(c->xx, t - 1) : s->st.att_x;
+		float *xr = ROW(c->xr, t), *xw = ROW(c->xw, t), *xk = ROW(c->xk, t);
+		float *xv = ROW(c->xv, t), *xa = ROW(c->xa, t), *xg = ROW(c->xg, t);
+		for (int i = 0; i < C; i++) {
+			float d = prev[i] - xx[i];
+			xr[i] = xx[i] + d * l->x_r[i];
+			xw[i] = xx[i] + d * l->x_w[i];
+			xk[i] = xx[i] + d * l->x_k[i];
+			xv[i] = xx[i] + d * l->x_v[i];
+			xa[i] = xx[i] + d * l->x_a[i];
+			xg[i] = xx[i] + d * l->x_g[i];
+		}
+	}
+}
+
+/* Nonlinearities between the LoRA halves: tanh for decay, sigmoid for gate. */
+static void job_lora_mid(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const size_t Dw = (size_t)c->hp.lora_decay, Dg = (size_t)c->hp.lora_gate;
+	(void)thread;
+
+	for (size_t t = t0; t < t1; t++) {
+		for (size_t j = 0; j < Dw; j++)
+			c->dw[t * Dw + j] = tanhf(c->dw[t * Dw + j]);
+		for (size_t j = 0; j < Dg; j++)
+			c->dg[t * Dg + j] = sigmoidf(c->dg[t * Dg + j]);
+	}
+}
+
+/* Decay, in-context rate, value residual, removal key and key scaling. */
+static void job_prep(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const struct layer *l = s->l;
+	const int C = c->hp.n_embd, N = c->hp.head_size;
+	(void)thread;
+
+	for (size_t t = t0; t < t1; t++) {
+		float *w = ROW(c->w, t), *a = ROW(c->a, t), *k = ROW(c->k, t);
+		float *v = ROW(c->v, t), *kk = ROW(c->kk, t);
+		float *vf = ROW(c->vfirst, t), *vv = ROW(c->vv, t);
+
+		for (int i = 0; i < C; i++) {
+			w[i] = expf(-DECAY_SCALE * sigmoidf(l->w0[i] + w[i]));
+			a[i] = sigmoidf(l->a0[i] + a[i]);
+			kk[i] = k[i] * l->k_k[i];
+			k[i] = k[i] * (1.0f + (a[i] - 1.0f) * l->k_a[i]);
+		}
+		if (s->layer == 0) {
+			memcpy(vf, v, (size_t)C * sizeof(float));
+		} else {
+			for (int i = 0; i < C; i++)
+				v[i] += (vf[i] - v[i]) * sigmoidf(l->v0[i] + vv[i]);
+		}
+		/* kk: unit length per head (a zero key stays zero). */
+		for (int h = 0; h < C / N; h++) {
+			float *p = kk + h * N, ss = 0.0f, inv;
+			for (int j = 0; j < N; j++)
+				ss += p[j] * p[j];
+			inv = 1.0f / fmaxf(sqrtf(ss), 1e-12f);
+			for (int j = 0; j < N; j++)
+				p[j] *= inv;
+		}
+	}
+}
+
+/*
+ * The state recurrence, one task per head, all tokens in order:
+ *   sa = S (-kk)                  (with the old S)
+ *   S  = S diag(w) + sa (kk*a)^T + v k^T
+ *   y  = S r
+ */
+static void job_wkv(void *arg, size_t h0, size_t h1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const int C = c->hp.n_embd, N = c->hp.head_size;
+	float b[1024];
+	(void)thread;
+
+	for (size_t h = h0; h < h1; h++) {
+		float *S = s->st.wkv + h * (size_t)N * (size_t)N;
+		for (int t = 0; t < s->T; t++) {
+			const size_t o = (size_t)t * (size_t)C + h * (size_t)N;
+			const float *w = c->w + o, *kk = c->kk + o, *a = c->a + o;
+			const float *k = c->k + o, *v = c->v + o, *r = c->r + o;
+			float *y = c->y + o;
+
+			for (int j = 0; j < N; j++)
+				b[j] = kk[j] * a[j];
+			for (int i = 0; i < N; i++) {
+				float *row = S + (size_t)i * (size_t)N, sa = 0.0f, acc = 0.0f;
+				for (int j = 0; j < N; j++)
+					sa -= row[j] * kk[j];
+				for (int j = 0; j < N; j++) {
+					row[j] = row[j] * w[j] + sa * b[j] + v[i] * k[j];
+					acc += row[j] * r[j];
+				}
+				y[i] = acc;
+			}
+		}
+	}
+}
+
+/* GroupNorm per head, the r.k bonus, and the gate: y = (GN(y) + bonus) * g. */
+static void job_post(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const struct layer *l = s->l;
+	const int C = c->hp.n_embd, N = c->hp.head_size;
+	(void)thread;
+
+	for (size_t t = t0; t < t1; t++) {
+		float *y = ROW(c->y, t);
+		const float *r = ROW(c->r, t), *k = ROW(c->k, t), *v = ROW(c->v, t);
+		const float *g = ROW(c->g, t);
+		for (int h = 0; h < C / N; h++) {
+			const int o = h * N;
+			float mean = 0.0f, var = 0.0f, inv, bonus = 0.0f;
+			for (int j = 0; j < N; j++)
+				mean += y[o + j];
+			mean /= (float)N;
+			for (int j = 0; j < N; j++)
+				var += (y[o + j] - mean) * (y[o + j] - mean);
+			var /= (float)N;
+			inv = 1.0f / sqrtf(var + GN_EPS);
+			for (int j = 0; j < N; j++)
+				bonus += r[o + j] * k[o + j] * l->r_k[o + j];
+			for (int j = 0; j < N; j++) {
+				float z = (y[o + j] - mean) * inv * l->lnx_w[o + j] +
+				          l->lnx_b[o + j];
+				y[o + j] = (z + bonus * v[o + j]) * g[o + j];
+			}
+		}
+	}
+}
+
+/* x += out (out in c->r, reused) */
+static void job_residual(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const size_t C = (size_t)c->hp.n_embd;
+	(void)thread;
+
+	for (size_t i = t0 * C; i < t1 * C; i++)
+		c->x[i] += c->r[i];
+}
+
+/* Channel mix input: xk = xx + (prev - xx) * ffn.x_k, xx = LN(x; ln2). */
+static void job_ffn_in(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const struct layer *l = s->l;
+	const int C = c->hp.n_embd;
+	(void)thread;
+
+	/* LN first for the whole range, then the shift (row t reads t - 1). */
+	for (size_t t = t0; t < t1; t++)
+		layer_norm(ROW(c->x, t), l->ln2_w, l->ln2_b, C, LN_EPS,
+		           ROW(c->xx, t));
+}
+
+static void job_ffn_shift(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const struct layer *l = s->l;
+	const int C = c->hp.n_embd;
+	(void)thread;
+
+	for (size_t t = t0; t < t1; t++) {
+		const float *xx = ROW(c->xx, t);
+		const float *prev = t ? ROW(c->xx, t - 1) : s->st.ffn_x;
+		float *xk = ROW(c->xk, t);
+		for (int i = 0; i < C; i++)
+			xk[i] = xx[i] + (prev[i] - xx[i]) * l->ffn_x_k[i];
+	}
+}
+
+static void job_relu2(void *arg, size_t t0, size_t t1, int thread)
+{
+	const struct step *s = arg;
+	const struct anser_ctx *c = s->c;
+	const size_t F = (size_t)c->hp.ffn_size;
+	(void)thread;
+
+	for (size_t i = t0 * F; i < t1 * F; i++) {
+		float z = c->h[i] > 0.0f ? c->h[i] : 0.0f;
+		c->h[i] = z * z;
+	}
+}
+
+static void lin(struct anser_ctx *c, const struct linear_job *jobs, int n,
+                int T)
+{
+	linear_many(c->pool, jobs, n, T, c->blas, c->blas_per_thread);
+}
+
+static void layer_forward(struct anser_ctx *c, float *state, int i, int T)
+{
+	const struct layer *l = &c->layers[i];
+	const int C = c->hp.n_embd;
+	struct step s = { .c = c, .l = l, .layer = i, .T = T,
+	                  .st = layer_state(c, state, i) };
+	struct pool *p = c->pool;
+
+	/* Time mix. */
+	pool_run(p, job_ln1, &s, (size_t)T);
+	pool_run(p, job_mix, &s, (size_t)T);
+	memcpy(s.st.att_x, ROW(c->xx, T - 1), (size_t)C * sizeof(float));
+	{
+		struct linear_job j[] = {
+			{ &l->wr, c->xr, c->r }, { &l->wk, c->xk, c->k },
+			{ &l->wv, c->xv, c->v }, { &l->w1, c->xw, c->dw },
+			{ &l->a1, c->xa, c->da }, { &l->g1, c->xg, c->dg },
+			{ &l->v1, c->xv, c->dv },
+		};
+		lin(c, j, l->has_v ? 7 : 6, T);
+	}
+	pool_run(p, job_lora_mid, &s, (size_t)T);
+	{
+		struct linear_job j[] = {
+			{ &l->w2, c->dw, c->w }, { &l->a2, c->da, c->a },
+			{ &l->g2, c->dg, c->g }, { &l->v2, c->dv, c->vv },
+		};
+		lin(c, j, l->has_v ? 4 : 3, T);
+	}
+	pool_run(p, job_prep, &s, (size_t)T);
+	pool_run(p, job_wkv, &s, (size_t)c->hp.n_head);
+	pool_run(p, job_post, &s, (size_t)T);
+	{
+		struct linear_job j[] = { { &l->wo, c->y, c->r } };
+		lin(c, j, 1, T);
+	}
+	pool_run(p, job_residual, &s, (size_t)T);
+	/* Channel mix. */
+	pool_run(p, job_ffn_in, &s, (size_t)T);
+	pool_run(p, job_ffn_shift, &s, (size_t)T);
+	memcpy(s.st.ffn_x, ROW(c->xx, T - 1), (size_t)C * sizeof(float));
+	{
+		struct linear_job j[] = { { &l->fk, c->xk, c->h } };
+		lin(c, j, 1, T);
+	}
+	pool_run(p, job_relu2, &s, (size_t)T);
+	{
+		struct linear_job j[] = { { &l->fv, c->h, c->r } };
+		lin(c, j, 1, T);
+	}
+	pool_run(p, job_residual, &s, (size_t)T);
+}
+
+/* logits for the rows listed in rows[0..n): LN(x; ln_out), then head. */
+static void logits_rows(struct anser_ctx *c, const int *rows, int n,
+                        float *logits)
+{
+	const int C = c->hp.n_embd;
+
+	/* xx is free now; pack the normalised rows into it. */
+	for (int k = 0; k < n; k++)
+		layer_norm(ROW(c->x, rows[k]), c->lnout_w, c->lnout_b, C, LN_EPS,
+		           ROW(c->xx, k));
+	{
+		struct linear_job j[] = { { &c->head, c->xx, logits } };
+		lin(c, j, 1, n);
+	}
+}
+
+enum anser_status anser_eval(struct anser_ctx *c, struct anser_state *st,
+                             const int32_t *tokens, size_t n,
+                             const uint8_t *want, float *logits,
+                             struct anser_err *err)
+{
+	size_t n_state, V = (size_t)c->hp.vocab_size;
+	float *state = state_floats(st, &n_state);
+	int *rows;
+
+	if (n_state != (size_t)c->hp.n_layer * (2 * (size_t)c->hp.n_embd +
+	               (size_t)c->hp.n_head * (size_t)c->hp.head_size *
+	               (size_t)c->hp.head_size))
+		return anser_errf(err, ANSER_E_ARG,
+		                  "the state does not belong to this model's shape");
+	for (size_t t = 0; t < n; t++)
+		if (tokens[t] < 0 || (size_t)tokens[t] >= V)
+			return anser_errf(err, ANSER_E_ARG,
+			                  "token id %d is outside the vocab (0..%zu)",
+			                  tokens[t], V - 1);
+	rows = anser_malloc((size_t)c->chunk * sizeof(*rows));
+	if (!rows)
+		return anser_errf(err, ANSER_E_NOMEM, "out of memory");
+	for (size_t at = 0; at < n; at += (size_t)c->chunk) {
+		int T = n - at < (size_t)c->chunk ? (int)(n - at) : c->chunk;
+		struct step s = { .c = c, .T = T, .tokens = tokens + at };
+		int nr = 0;
+
+		pool_run(c->pool, job_embed, &s, (size_t)T);
+		for (int i = 0; i < c->hp.n_layer; i++)
+			layer_forward(c, state, i, T);
+		if (!logits)
+			continue;
+		for (int t = 0; t < T; t++)
+			if (want ? want[at + (size_t)t] != 0 : at + (size_t)t == n - 1)
+				rows[nr++] = t;
+		if (nr) {
+			logits_rows(c, rows, nr, logits);
+			logits += (size_t)nr * V;
+		}
+	}
+	anser_free(rows);
+	return ANSER_OK;
+}

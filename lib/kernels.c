@@ -1,0 +1,179 @@
+/*
+ * kernels.c - plain-C kernels (the reference twins) and the dispatch of the
+ * matrix products over the thread pool.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "dtype.h"
+#include "kernels.h"
+
+/* Rows per tile in sequence mode: big enough for sgemm to run near peak,
+ * small enough that a widened tile stays in cache (~2 MB). */
+#define TILE_FLOATS (1u << 19)
+
+void ref_rows_dot(const struct wmat *w, const float *x, int r0, int r1,
+                  float *y)
+{
+	/* Accumulates in double: the reference should be the more exact. */
+	for (int r = r0; r < r1; r++) {
+		uint64_t base = (uint64_t)r * (uint64_t)w->cols;
+		double acc = 0.0;
+		for (int c = 0; c < w->cols; c++)
+			acc += (double)load_f32(w->dtype, w->data, base + (uint64_t)c) *
+			       x[c];
+		y[r] = (float)acc;
+	}
+}
+
+void widen_rows(const struct wmat *w, int r0, int r1, float *out)
+{
+	uint64_t n = (uint64_t)(r1 - r0) * (uint64_t)w->cols;
+	uint64_t first = (uint64_t)r0 * (uint64_t)w->cols;
+	size_t es = anser_dtype_block_bytes(w->dtype);
+
+	anser_convert_elems(w->dtype, (const uint8_t *)w->data + first * es,
+	                    ANSER_DTYPE_F32, out, n);
+}
+
+void ref_linear(const struct wmat *w, const float *x, int T, float *y)
+{
+	for (int t = 0; t < T; t++)
+		ref_rows_dot(w, x + (size_t)t * (size_t)w->cols, 0, w->rows,
+		             y + (size_t)t * (size_t)w->rows);
+}
+
+int kernels_force_ref(void)
+{
+	const char *e = getenv("ANSER_KERNELS");
+	return e && !strcmp(e, "ref");
+}
+
+size_t linear_scratch_floats(int cols)
+{
+	return cols > 0 ? TILE_FLOATS > (size_t)cols * 16 ? TILE_FLOATS :
+	                  (size_t)cols * 16 : 0;
+}
+
+/* ---- the pool jobs ---- */
+
+struct many {
+	const struct linear_job *jobs;
+	int n_jobs, T;
+	float *scratch;
+	size_t per_thread;
+	int *tile_rows;   /* [n_jobs] rows per tile (sequence mode) */
+	size_t *first;    /* [n_jobs + 1] first global task of each job */
+	rows_dot_fn dot[3];
+};
+
+/* Global task index -> (job, local index). */
+static int job_of(const struct many *m, size_t task)
+{
+	int j = 0;
+	while (task >= m->first[j + 1])
+		j++;
+	return j;
+}
+
+/* Decode: a task is one row of one matrix. */
+static void run_rows(void *arg, size_t begin, size_t end, int thread)
+{
+	const struct many *m = arg;
+	(void)thread;
+
+	while (begin < end) {
+		int j = job_of(m, begin);
+		const struct linear_job *jb = &m->jobs[j];
+		size_t stop = end < m->first[j + 1] ? end : m->first[j + 1];
+		int r0 = (int)(begin - m->first[j]), r1 = (int)(stop - m->first[j]);
+
+		m->dot[jb->w->dtype](jb->w, jb->x, r0, r1, jb->y);
+		begin = stop;
+	}
+}
+
+/* Sequence mode: a task is one tile of rows of one matrix. */
+static void run_tiles(void *arg, size_t begin, size_t end, int thread)
+{
+	const struct many *m = arg;
+	float *tile = m->scratch + m->per_thread * (size_t)thread;
+
+	for (size_t task = begin; task < end; task++) {
+		int j = job_of(m, task);
+		const struct linear_job *jb = &m->jobs[j];
+		const struct wmat *w = jb->w;
+		int r0 = (int)(task - m->first[j]) * m->tile_rows[j];
+		int r1 = r0 + m->tile_rows[j] < w->rows ? r0 + m->tile_rows[j] :
+		         w->rows;
+		const float *b;
+
+		if (w->dtype == ANSER_DTYPE_F32) {
+			b = (const float *)w->data + (size_t)r0 * (size_t)w->cols;
+		} else {
+			widen_rows(w, r0, r1, tile);
+			b = tile;
+		}
+		blas_sgemm_nt(m->T, r1 - r0, w->cols, jb->x, w->cols, b, w->cols,
+		              jb->y + r0, w->rows);
+	}
+}
+
+void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
+                 int T, float *scratch, size_t scratch_per_thread)
+{
+	size_t first[16 + 1];
+	int tile_rows[16];
+	struct many m = {
+		.jobs = jobs, .n_jobs = n_jobs, .T = T, .scratch = scratch,
+		.per_thread = scratch_per_thread, .tile_rows = tile_rows,
+		.first = first,
+	};
+
+	if (n_jobs > 16) { /* callers pass a handful; split larger batches */
+		linear_many(p, jobs, 16, T, scratch, scratch_per_thread);
+		linear_many(p, jobs + 16, n_jobs - 16, T, scratch,
+		            scratch_per_thread);
+		return;
+	}
+	first[0] = 0;
+	if (T == 1) {
+		for (int d = 0; d < 3; d++)
+			m.dot[d] = kernels_rows_dot((enum anser_dtype)d, NULL);
+		for (int j = 0; j < n_jobs; j++)
+			first[j + 1] = first[j] + (size_t)jobs[j].w->rows;
+		pool_run(p, run_rows, &m, first[n_jobs]);
+		return;
+	}
+	for (int j = 0; j < n_jobs; j++) {
+		int cols = jobs[j].w->cols, rows = jobs[j].w->rows;
+		int tr = (int)(scratch_per_thread / (size_t)cols);
+		/* At least one tile per thread when the matrix allows it. */
+		int per = (rows + pool_size(p) - 1) / pool_size(p);
+		if (tr > per)
+			tr = per;
+		if (tr < 1)
+			tr = 1;
+		tile_rows[j] = tr;
+		first[j + 1] = first[j] + (size_t)((rows + tr - 1) / tr);
+	}
+	pool_run(p, run_tiles, &m, first[n_jobs]);
+}
+
+void layer_norm(const float *x, const float *g, const float *b, int n,
+                float eps, float *y)
+{
+	float mean = 0.0f, var = 0.0f, inv;
+
+	for (int i = 0; i < n; i++)
+		mean += x[i];
+	mean /= (float)n;
+	for (int i = 0; i < n; i++) {
+		float d = x[i] - mean;
+		var += d * d;
+	}
+	var /= (float)n;
+	inv = 1.0f / sqrtf(var + eps);
+	for (int i = 0; i < n; i++)
+		y[i] = (x[i] - mean) * inv * g[i] + b[i];
+}

@@ -1,0 +1,79 @@
+/*
+ * kernels.h - the arithmetic of the forward pass.
+ *
+ * Every fast kernel has a plain-C twin (ref_*) that tests compare it with.
+ * Weights stay in their stored type (f32, f16, bf16) and are widened to f32
+ * as they are used; all arithmetic is f32.
+ */
+#ifndef ANSER_KERNELS_H
+#define ANSER_KERNELS_H
+
+#include <math.h>
+
+#include "internal.h"
+#include "threads.h"
+
+/* A weight matrix, row-major (rows, cols), read in place. */
+struct wmat {
+	const void *data;
+	enum anser_dtype dtype;
+	int rows, cols;
+};
+
+/*
+ * y[r] = dot(W[r], x) for rows r in [r0, r1): the matrix-vector product that
+ * decoding is made of.  Memory-bound: each weight is read once.
+ */
+typedef void (*rows_dot_fn)(const struct wmat *w, const float *x, int r0,
+                            int r1, float *y);
+
+void ref_rows_dot(const struct wmat *w, const float *x, int r0, int r1,
+                  float *y);
+
+/* The fastest rows_dot this CPU supports for `dtype` (ref_rows_dot when
+ * nothing better exists).  `name` gets "avx2", "ref", ... */
+rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name);
+
+/* Set ANSER_KERNELS=ref in the environment to force the plain-C kernels. */
+int kernels_force_ref(void);
+
+/* Widens rows [r0, r1) of w to f32 into out[(r1 - r0) * cols]. */
+void widen_rows(const struct wmat *w, int r0, int r1, float *out);
+
+/* y[T][w.rows] = x[T][w.cols] * W^T, plain C: the twin of linear(). */
+void ref_linear(const struct wmat *w, const float *x, int T, float *y);
+
+/*
+ * The same on a pool: T == 1 is split by rows over threads (rows_dot); more
+ * rows are split into row tiles, each widened to f32 and multiplied with
+ * OpenBLAS sgemm on the thread that owns it.  scratch holds
+ * linear_scratch_floats(w) floats per thread.
+ */
+struct linear_job {
+	const struct wmat *w;
+	const float *x; /* [T][cols] */
+	float *y;       /* [T][rows] */
+};
+
+void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
+                 int T, float *scratch, size_t scratch_per_thread);
+size_t linear_scratch_floats(int cols);
+
+/* sgemm, row-major, C[m][n] = A[m][k] * B[n][k]^T (kernels_blas.c). */
+void blas_sgemm_nt(int m, int n, int k, const float *a, int lda,
+                   const float *b, int ldb, float *c, int ldc);
+/* Makes OpenBLAS single-threaded: our pool owns the threads. */
+void blas_init(void);
+
+/* ---- elementwise pieces of the forward pass (plain C, f32) ---- */
+
+/* LayerNorm of x[n] into y[n]: (x - mean) / sqrt(var + eps) * g + b. */
+void layer_norm(const float *x, const float *g, const float *b, int n,
+                float eps, float *y);
+
+static inline float sigmoidf(float x)
+{
+	return 1.0f / (1.0f + expf(-x));
+}
+
+#endif /* ANSER_KERNELS_H */

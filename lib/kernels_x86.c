@@ -1,0 +1,141 @@
+/*
+ * kernels_x86.c - rows_dot with AVX2 + FMA (+ F16C for f16), chosen at run
+ * time.  Decode streams every weight once, so these loops aim at memory
+ * bandwidth: four rows at a time share each load of x, and two accumulators
+ * per row hide the FMA latency.
+ */
+#include "dtype.h"
+#include "kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx2,fma,f16c")))
+
+TARGET static inline float hsum(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
+	                      _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+TARGET static inline __m256 load8(enum anser_dtype t, const void *p, size_t i)
+{
+	if (t == ANSER_DTYPE_F32)
+		return _mm256_loadu_ps((const float *)p + i);
+	__m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i));
+	if (t == ANSER_DTYPE_F16)
+		return _mm256_cvtph_ps(h);
+	/* bf16: the top half of an f32 */
+	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* One generic body; `t` is a constant in each caller, so it folds away. */
+TARGET static inline void rows_dot_t(enum anser_dtype t, const struct wmat *w,
+                                     const float *x, int r0, int r1, float *y)
+{
+	const size_t cols = (size_t)w->cols, cv = cols & ~(size_t)15;
+	const size_t es = t == ANSER_DTYPE_F32 ? 4 : 2;
+	int r = r0;
+
+	for (; r + 4 <= r1; r += 4) {
+		const size_t b = (size_t)r * cols;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		__m256 c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+		const char *pf = (const char *)w->data + (b + 8 * cols) * es;
+		for (size_t i = 0; i < cv; i += 16) {
+			__m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+			/* Eight rows ahead, a few cache lines per step: short
+			 * rows give the hardware prefetcher too little to learn. */
+			for (size_t l = 0; l < 64 * es; l += 64)
+				_mm_prefetch(pf + 4 * i * es + l, _MM_HINT_T0);
+			a0 = _mm256_fmadd_ps(load8(t, w->data, b + i), x0, a0);
+			c0 = _mm256_fmadd_ps(load8(t, w->data, b + i + 8), x1, c0);
+			a1 = _mm256_fmadd_ps(load8(t, w->data, b + cols + i), x0, a1);
+			c1 = _mm256_fmadd_ps(load8(t, w->data, b + cols + i + 8), x1, c1);
+			a2 = _mm256_fmadd_ps(load8(t, w->data, b + 2 * cols + i), x0, a2);
+			c2 = _mm256_fmadd_ps(load8(t, w->data, b + 2 * cols + i + 8), x1, c2);
+			a3 = _mm256_fmadd_ps(load8(t, w->data, b + 3 * cols + i), x0, a3);
+			c3 = _mm256_fmadd_ps(load8(t, w->data, b + 3 * cols + i + 8), x1, c3);
+		}
+		float s0 = hsum(_mm256_add_ps(a0, c0)), s1 = hsum(_mm256_add_ps(a1, c1));
+		float s2 = hsum(_mm256_add_ps(a2, c2)), s3 = hsum(_mm256_add_ps(a3, c3));
+		for (size_t i = cv; i < cols; i++) {
+			s0 += load_f32(t, w->data, b + i) * x[i];
+			s1 += load_f32(t, w->data, b + cols + i) * x[i];
+			s2 += load_f32(t, w->data, b + 2 * cols + i) * x[i];
+			s3 += load_f32(t, w->data, b + 3 * cols + i) * x[i];
+		}
+		y[r] = s0;
+		y[r + 1] = s1;
+		y[r + 2] = s2;
+		y[r + 3] = s3;
+	}
+	for (; r < r1; r++) {
+		const size_t b = (size_t)r * cols;
+		__m256 a0 = _mm256_setzero_ps(), c0 = a0;
+		for (size_t i = 0; i < cv; i += 16) {
+			a0 = _mm256_fmadd_ps(load8(t, w->data, b + i),
+			                     _mm256_loadu_ps(x + i), a0);
+			c0 = _mm256_fmadd_ps(load8(t, w->data, b + i + 8),
+			                     _mm256_loadu_ps(x + i + 8), c0);
+		}
+		float s = hsum(_mm256_add_ps(a0, c0));
+		for (size_t i = cv; i < cols; i++)
+			s += load_f32(t, w->data, b + i) * x[i];
+		y[r] = s;
+	}
+}
+
+TARGET static void dot_f32(const struct wmat *w, const float *x, int r0,
+                           int r1, float *y)
+{
+	rows_dot_t(ANSER_DTYPE_F32, w, x, r0, r1, y);
+}
+
+TARGET static void dot_f16(const struct wmat *w, const float *x, int r0,
+                           int r1, float *y)
+{
+	rows_dot_t(ANSER_DTYPE_F16, w, x, r0, r1, y);
+}
+
+TARGET static void dot_bf16(const struct wmat *w, const float *x, int r0,
+                            int r1, float *y)
+{
+	rows_dot_t(ANSER_DTYPE_BF16, w, x, r0, r1, y);
+}
+
+static int have_avx2(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+	       __builtin_cpu_supports("f16c");
+}
+
+rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
+{
+	static const rows_dot_fn fast[3] = { dot_f32, dot_f16, dot_bf16 };
+
+	if ((unsigned)dtype < 3 && !kernels_force_ref() && have_avx2()) {
+		if (name)
+			*name = "avx2";
+		return fast[dtype];
+	}
+	if (name)
+		*name = "ref";
+	return ref_rows_dot;
+}
+
+#else /* not x86-64: the portable kernels only */
+
+rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
+{
+	(void)dtype;
+	if (name)
+		*name = "ref";
+	return ref_rows_dot;
+}
+
+#endif
