@@ -196,6 +196,25 @@ static void test_bad_input(const struct golden *g)
 	anser_state_save(s2, path, &err);
 	CHECK(anser_state_load(s, path, &err) == ANSER_E_ARG && strstr(err.msg, "not this one"),
 	      "loading a state file of another model is refused, saying so");
+	/* A state-tuning .pth: time_state[h][j][i] becomes S[h][i][j]. */
+	{
+		size_t n, len;
+		float *want, *st;
+		int wrong = 0;
+		snprintf(path, sizeof(path), "%s/tests/fixtures/state-micro.expect.f32", root);
+		want = slurp(path, &len);
+		snprintf(path, sizeof(path), "%s/tests/fixtures/state-micro.pth", root);
+		CHECK_STATUS(anser_state_load(s, path, &err), ANSER_OK,
+		             "a state-tuning .pth loads into the micro model's state");
+		st = anser_state_data(s, &n);
+		for (int i = 0; want && len == 64 * 64 * 4 && i < 64; i++)
+			for (int j = 0; j < 64; j++)
+				wrong += st[64 + i * 64 + j] != want[j * 64 + i];
+		for (int k = 0; k < 64; k++)
+			wrong += st[k] != 0.0f || st[64 + 4096 + k] != 0.0f;
+		CHECK(want && wrong == 0, "its wkv is time_state transposed; the shifts are zero");
+		free(want);
+	}
 	anser_state_free(s);
 	anser_state_free(s2);
 	anser_ctx_free(c);
