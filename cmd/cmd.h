@@ -60,6 +60,13 @@ const char *cli_human_bytes(uint64_t n, char *buf, size_t size);
  */
 int cli_bad_option(const char *usage, int c, char **argv);
 
+/*
+ * Opens MODEL for run and eval: an anser model file, or a .pth converted to
+ * a temporary file first (with a note; ^C removes it).  Prints the error
+ * and returns EXIT_FAIL, or 0.
+ */
+int cli_open_model(const char *arg, struct anser_model **out);
+
 /* Resets getopt between a global parse and a subcommand's. */
 void cli_reset_getopt(void);
 

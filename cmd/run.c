@@ -62,7 +62,6 @@ struct session {
 	struct anser_ctx *ctx;
 	struct anser_state *state;
 	struct anser_sampler *sampler;
-	char tmp_model[256];   /* a converted .pth, removed at the end */
 	float *logits;         /* [V] */
 	int V;
 	double prefill_s, decode_s;
@@ -200,73 +199,13 @@ static int tokenize(struct session *s, const char *text, size_t len,
 
 /* ---------------------------------------------------------------- set-up */
 
-/* The signal that interrupted a conversion, or 0. */
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
-}
-
 static int open_model(struct session *s)
 {
 	struct anser_err err = { 0 };
 	enum anser_status st;
-	enum anser_file_kind kind;
-	const char *path = s->o->model;
 
-	if (anser_file_kind(path, &kind, &err))
-		return cli_fail(&err);
-	if (kind == ANSER_FILE_PTH) {
-		struct anser_convert_opts co = { .dtype = -1 };
-		char vocab[4096];
-		const char *dir = getenv("TMPDIR");
-		struct sigaction sa = { .sa_handler = on_signal };
-		int fd;
-
-		st = anser_vocab_locate(path, NULL, vocab, sizeof(vocab), &err);
-		if (st && st != ANSER_E_NOTFOUND)
-			return cli_fail(&err);
-		co.vocab = st ? NULL : vocab;
-		co.cancel = &interrupted;
-		snprintf(s->tmp_model, sizeof(s->tmp_model),
-		         "%s/anser-run-XXXXXX", dir && *dir ? dir : "/tmp");
-		fd = mkstemp(s->tmp_model);
-		if (fd < 0) {
-			s->tmp_model[0] = '\0';
-			return cli_error("cannot create a temporary file: %s",
-			                 strerror(errno));
-		}
-		close(fd);
-		/* ^C during the conversion: stop it, remove the file, die. */
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		cli_note("converting '%s' for this run%s (keep the result with "
-		         "'anser convert')", path,
-		         co.vocab ? "" : ", without a vocab");
-		st = anser_convert_pth(path, s->tmp_model, &co, NULL, &err);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (interrupted) {
-			unlink(s->tmp_model);
-			raise(interrupted);
-		}
-		if (st)
-			return cli_fail(&err);
-		path = s->tmp_model;
-	} else if (kind != ANSER_FILE_NATIVE) {
-		return cli_error("'%s' is not an anser model file or a .pth "
-		                 "checkpoint", path);
-	}
-	if (anser_model_open(path, &s->model, &err))
-		return cli_fail(&err);
-	/* The mapping keeps a converted file alive: remove its name now, so
-	 * nothing is left behind however the run ends. */
-	if (s->tmp_model[0]) {
-		unlink(s->tmp_model);
-		s->tmp_model[0] = '\0';
-	}
+	if (cli_open_model(s->o->model, &s->model))
+		return EXIT_FAIL;
 	s->V = anser_model_hparams(s->model)->vocab_size;
 	if (!s->o->ids) {
 		st = anser_tokenizer_from_model(s->model, &s->tok, &err);
@@ -307,8 +246,6 @@ static void teardown(struct session *s)
 	anser_ctx_free(s->ctx);
 	anser_tokenizer_free(s->tok);
 	anser_model_free(s->model);
-	if (s->tmp_model[0])
-		unlink(s->tmp_model);
 }
 
 /* ---------------------------------------------------------------- modes */

@@ -432,6 +432,33 @@ enum anser_status anser_eval(struct anser_ctx *ctx, struct anser_state *s,
                              struct anser_err *err);
 
 /*
+ * Several sequences at once, each with its own state: their rows share the
+ * matrix products (the way to keep them large when sequences are short),
+ * while each state advances only by its own tokens, in order.  For each
+ * sequence, rows flagged in want (or its last row when want is NULL) produce
+ * logits (V floats each, in order, when logits is not NULL) and/or scores:
+ * with lp not NULL, lp[k] = ln p(targets[t]) for the k-th wanted row t, and
+ * greedy[k] (when not NULL) = 1 if targets[t] was the argmax, argmax[k]
+ * (when not NULL) the argmax itself (the lowest id on ties).  The same
+ * state must not appear twice in one call.
+ */
+struct anser_seq {
+	struct anser_state *state;
+	const int32_t *tokens;
+	size_t n;
+	const uint8_t *want;     /* [n] or NULL */
+	float *logits;           /* [wanted][V] or NULL */
+	const int32_t *targets;  /* [n], read at wanted rows, when lp is set */
+	double *lp;              /* [wanted] or NULL */
+	uint8_t *greedy;         /* [wanted] or NULL */
+	int32_t *argmax;         /* [wanted] or NULL: each row's top token */
+};
+
+enum anser_status anser_eval_batch(struct anser_ctx *ctx,
+                                   struct anser_seq *seqs, size_t n_seqs,
+                                   struct anser_err *err);
+
+/*
  * Scores a sequence: feeds tokens[0..n) (callers put token 0 first for a
  * document) and writes lp[i] = ln p(tokens[i+1] | tokens[0..i]) for i in
  * [0, n-1), in double, and greedy[i] = 1 when tokens[i+1] was the argmax

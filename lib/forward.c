@@ -20,7 +20,7 @@
 #define LN_EPS 1e-5f
 #define GN_EPS 64e-5f       /* ln_x, per head: 64e-5, not 1e-5 */
 #define DECAY_SCALE 0.60653066f /* e^-0.5: decay = exp(-e^-0.5 sigmoid(z)) */
-#define DEFAULT_CHUNK 128
+#define DEFAULT_CHUNK 256
 
 /* One layer's weights.  Vectors are f32 copies; matrices are read in place
  * except the LoRAs, which are stored (in, out) and copied transposed so all
@@ -54,6 +54,9 @@ struct anser_ctx {
 	float *h;                        /* [F] */
 	float *blas;                     /* per-thread tiles */
 	size_t blas_per_thread;
+	float *lbuf;                     /* [lrows][V]: logits being emitted */
+	int lrows;
+	int *rows_a, *rows_b;            /* [chunk]: row lists */
 };
 
 /* ----------------------------------------------------------- setup */
@@ -241,7 +244,13 @@ enum anser_status anser_ctx_new(const struct anser_model *m,
 	c->lora = anser_malloc(lb ? lb : 1);
 	c->blas = anser_malloc((size_t)threads * c->blas_per_thread *
 	                       sizeof(float));
-	if (!c->pool || !c->layers || !c->vecs || !c->lora || !c->blas) {
+	c->lrows = c->chunk < 32 ? c->chunk : 32;
+	c->rows_a = anser_malloc((size_t)c->chunk * sizeof(int));
+	c->rows_b = anser_malloc((size_t)c->chunk * sizeof(int));
+	c->lbuf = anser_malloc((size_t)c->lrows * (size_t)hp->vocab_size *
+	                       sizeof(float));
+	if (!c->pool || !c->layers || !c->vecs || !c->lora || !c->blas ||
+	    !c->lbuf || !c->rows_a || !c->rows_b) {
 		anser_ctx_free(c);
 		return anser_errf(err, ANSER_E_NOMEM, "out of memory");
 	}
@@ -282,6 +291,9 @@ void anser_ctx_free(struct anser_ctx *c)
 	anser_free(c->vecs);
 	anser_free(c->lora);
 	anser_free(c->blas);
+	anser_free(c->lbuf);
+	anser_free(c->rows_a);
+	anser_free(c->rows_b);
 	anser_free(c);
 }
 
@@ -309,15 +321,40 @@ static struct lstate layer_state(const struct anser_ctx *c, float *s, int i)
 	return l;
 }
 
+/*
+ * A chunk holds rows from one or more sequences: segment k is rows
+ * [row0, row0 + n) of the chunk, continuing the sequence whose state is
+ * `state` (the whole flat state of that sequence).
+ */
+struct seg {
+	float *state;
+	int row0, n;
+};
+
 /* Work shared by the per-token pool jobs of one step. */
 struct step {
 	struct anser_ctx *c;
 	const struct layer *l;
-	struct lstate st;
 	int layer;
 	int T;
-	const int32_t *tokens;
+	const struct seg *segs;
+	int n_segs;
+	const int *row_seg;      /* [T]: segment of each row */
+	const int32_t *tokens;   /* [T] */
+	wkv_fn wkv;
+	const uint8_t *row_want; /* [T]: logits wanted; NULL: all rows live */
 };
+
+/* The state that row t's token shift reads when it starts its segment. */
+static struct lstate row_state(const struct step *s, size_t t)
+{
+	return layer_state(s->c, s->segs[s->row_seg[t]].state, s->layer);
+}
+
+static int first_of_seg(const struct step *s, size_t t)
+{
+	return (int)t == s->segs[s->row_seg[t]].row0;
+}
 
 #define ROW(buf, t) ((buf) + (size_t)(t) * (size_t)C)
 
@@ -360,7 +397,8 @@ static void job_mix(void *arg, size_t t0, size_t t1, int thread)
 
 	for (size_t t = t0; t < t1; t++) {
 		const float *xx = ROW(c->xx, t);
-		const float *prev = t ? ROW(c->xx, t - 1) : s->st.att_x;
+		const float *prev = first_of_seg(s, t) ?
+		                    row_state(s, t).att_x : ROW(c->xx, t - 1);
 		float *xr = ROW(c->xr, t), *xw = ROW(c->xw, t), *xk = ROW(c->xk, t);
 		float *xv = ROW(c->xv, t), *xa = ROW(c->xa, t), *xg = ROW(c->xg, t);
 		for (int i = 0; i < C; i++) {
@@ -430,39 +468,30 @@ static void job_prep(void *arg, size_t t0, size_t t1, int thread)
 }
 
 /*
- * The state recurrence, one task per head, all tokens in order:
+ * The state recurrence, one task per (segment, head), its tokens in order:
  *   sa = S (-kk)                  (with the old S)
  *   S  = S diag(w) + sa (kk*a)^T + v k^T
  *   y  = S r
  */
-static void job_wkv(void *arg, size_t h0, size_t h1, int thread)
+static void job_wkv(void *arg, size_t k0, size_t k1, int thread)
 {
 	const struct step *s = arg;
 	const struct anser_ctx *c = s->c;
-	const int C = c->hp.n_embd, N = c->hp.head_size;
+	const int C = c->hp.n_embd, N = c->hp.head_size, H = c->hp.n_head;
 	float b[1024];
 	(void)thread;
 
-	for (size_t h = h0; h < h1; h++) {
-		float *S = s->st.wkv + h * (size_t)N * (size_t)N;
-		for (int t = 0; t < s->T; t++) {
+	for (size_t k = k0; k < k1; k++) {
+		const struct seg *g = &s->segs[k / (size_t)H];
+		const size_t h = k % (size_t)H;
+		float *S = layer_state(c, g->state, s->layer).wkv +
+		           h * (size_t)N * (size_t)N;
+		for (int t = g->row0; t < g->row0 + g->n; t++) {
 			const size_t o = (size_t)t * (size_t)C + h * (size_t)N;
-			const float *w = c->w + o, *kk = c->kk + o, *a = c->a + o;
-			const float *k = c->k + o, *v = c->v + o, *r = c->r + o;
-			float *y = c->y + o;
-
 			for (int j = 0; j < N; j++)
-				b[j] = kk[j] * a[j];
-			for (int i = 0; i < N; i++) {
-				float *row = S + (size_t)i * (size_t)N, sa = 0.0f, acc = 0.0f;
-				for (int j = 0; j < N; j++)
-					sa -= row[j] * kk[j];
-				for (int j = 0; j < N; j++) {
-					row[j] = row[j] * w[j] + sa * b[j] + v[i] * k[j];
-					acc += row[j] * r[j];
-				}
-				y[i] = acc;
-			}
+				b[j] = c->kk[o + j] * c->a[o + j];
+			s->wkv(S, N, c->w + o, c->kk + o, b, c->k + o, c->v + o,
+			       c->r + o, c->y + o);
 		}
 	}
 }
@@ -509,8 +538,12 @@ static void job_residual(void *arg, size_t t0, size_t t1, int thread)
 	const size_t C = (size_t)c->hp.n_embd;
 	(void)thread;
 
+	float *x = c->x;
+	const float *r = c->r;
+
+	/* (Local pointers: through c, every store might change c->x.) */
 	for (size_t i = t0 * C; i < t1 * C; i++)
-		c->x[i] += c->r[i];
+		x[i] += r[i];
 }
 
 /* Channel mix input: xk = xx + (prev - xx) * ffn.x_k, xx = LN(x; ln2). */
@@ -538,7 +571,8 @@ static void job_ffn_shift(void *arg, size_t t0, size_t t1, int thread)
 
 	for (size_t t = t0; t < t1; t++) {
 		const float *xx = ROW(c->xx, t);
-		const float *prev = t ? ROW(c->xx, t - 1) : s->st.ffn_x;
+		const float *prev = first_of_seg(s, t) ?
+		                    row_state(s, t).ffn_x : ROW(c->xx, t - 1);
 		float *xk = ROW(c->xk, t);
 		for (int i = 0; i < C; i++)
 			xk[i] = xx[i] + (prev[i] - xx[i]) * l->ffn_x_k[i];
@@ -552,9 +586,11 @@ static void job_relu2(void *arg, size_t t0, size_t t1, int thread)
 	const size_t F = (size_t)c->hp.ffn_size;
 	(void)thread;
 
+	float *h = c->h;
+
 	for (size_t i = t0 * F; i < t1 * F; i++) {
-		float z = c->h[i] > 0.0f ? c->h[i] : 0.0f;
-		c->h[i] = z * z;
+		float z = h[i] > 0.0f ? h[i] : 0.0f;
+		h[i] = z * z;
 	}
 }
 
@@ -564,18 +600,93 @@ static void lin(struct anser_ctx *c, const struct linear_job *jobs, int n,
 	linear_many(c->pool, jobs, n, T, c->blas, c->blas_per_thread);
 }
 
-static void layer_forward(struct anser_ctx *c, float *state, int i, int T)
+/* Copies rows[0..n) of src ([T][w]) to consecutive rows of dst. */
+static void gather(float *dst, const float *src, const int *rows, int n,
+                   size_t w)
+{
+	for (int k = 0; k < n; k++)
+		memcpy(dst + (size_t)k * w, src + (size_t)rows[k] * w,
+		       w * sizeof(float));
+}
+
+/*
+ * The rest of the last layer when only some rows' logits are wanted: after
+ * it, x matters only at the wanted rows, and the state only at each
+ * segment's last row.  So the output map runs for the wanted rows, the rows
+ * before them (their LN2 feeds the wanted rows' token shift) and the last
+ * rows (their LN2 is the saved ffn_x); the channel mix runs for the wanted
+ * rows alone.  Other rows of x are left stale: nothing reads them.
+ */
+static void last_layer_rest(struct anser_ctx *c, const struct step *s)
+{
+	const struct layer *l = s->l;
+	const int C = c->hp.n_embd, F = c->hp.ffn_size, T = s->T;
+	int *keep = c->rows_a, *want = c->rows_b, nk = 0, nw = 0;
+
+	for (int t = 0; t < T; t++) {
+		const struct seg *g = &s->segs[s->row_seg[t]];
+		int last = t == g->row0 + g->n - 1;
+		int before_want = t + 1 < g->row0 + g->n && s->row_want[t + 1];
+		if (s->row_want[t])
+			want[nw++] = t;
+		if (s->row_want[t] || last || before_want)
+			keep[nk++] = t;
+	}
+	/* x[keep] += Wo y[keep], through packed rows in xr -> xw. */
+	gather(c->xr, c->y, keep, nk, (size_t)C);
+	{
+		struct linear_job j[] = { { &l->wo, c->xr, c->xw } };
+		lin(c, j, 1, nk);
+	}
+	for (int k = 0; k < nk; k++)
+		for (int e = 0; e < C; e++)
+			ROW(c->x, keep[k])[e] += ROW(c->xw, k)[e];
+	/* LN2 and the shift for every row (cheap; stale rows go unused). */
+	pool_run(c->pool, job_ffn_in, (void *)s, (size_t)T);
+	pool_run(c->pool, job_ffn_shift, (void *)s, (size_t)T);
+	for (int k = 0; k < s->n_segs; k++)
+		memcpy(layer_state(c, s->segs[k].state, s->layer).ffn_x,
+		       ROW(c->xx, s->segs[k].row0 + s->segs[k].n - 1),
+		       (size_t)C * sizeof(float));
+	if (!nw)
+		return;
+	/* x[want] += Wvalue relu(Wkey xk[want])^2 */
+	gather(c->xr, c->xk, want, nw, (size_t)C);
+	{
+		struct linear_job j[] = { { &l->fk, c->xr, c->h } };
+		lin(c, j, 1, nw);
+	}
+	for (size_t e = 0; e < (size_t)nw * (size_t)F; e++) {
+		float z = c->h[e] > 0.0f ? c->h[e] : 0.0f;
+		c->h[e] = z * z;
+	}
+	{
+		struct linear_job j[] = { { &l->fv, c->h, c->xw } };
+		lin(c, j, 1, nw);
+	}
+	for (int k = 0; k < nw; k++)
+		for (int e = 0; e < C; e++)
+			ROW(c->x, want[k])[e] += ROW(c->xw, k)[e];
+}
+
+static void layer_forward(struct anser_ctx *c, const struct step *base, int i)
 {
 	const struct layer *l = &c->layers[i];
 	const int C = c->hp.n_embd;
-	struct step s = { .c = c, .l = l, .layer = i, .T = T,
-	                  .st = layer_state(c, state, i) };
+	struct step s = *base;
 	struct pool *p = c->pool;
+	const int T = s.T;
 
+	s.l = l;
+	s.layer = i;
 	/* Time mix. */
 	pool_run(p, job_ln1, &s, (size_t)T);
 	pool_run(p, job_mix, &s, (size_t)T);
-	memcpy(s.st.att_x, ROW(c->xx, T - 1), (size_t)C * sizeof(float));
+	/* Each sequence's token shift continues from its last row. */
+	for (int k = 0; k < s.n_segs; k++)
+		memcpy(layer_state(c, s.segs[k].state, i).att_x,
+		       ROW(c->xx, s.segs[k].row0 + s.segs[k].n - 1),
+		       (size_t)C * sizeof(float));
 	{
 		struct linear_job j[] = {
 			{ &l->wr, c->xr, c->r }, { &l->wk, c->xk, c->k },
@@ -594,8 +705,12 @@ static void layer_forward(struct anser_ctx *c, float *state, int i, int T)
 		lin(c, j, l->has_v ? 4 : 3, T);
 	}
 	pool_run(p, job_prep, &s, (size_t)T);
-	pool_run(p, job_wkv, &s, (size_t)c->hp.n_head);
+	pool_run(p, job_wkv, &s, (size_t)s.n_segs * (size_t)c->hp.n_head);
 	pool_run(p, job_post, &s, (size_t)T);
+	if (i == c->hp.n_layer - 1 && s.row_want) {
+		last_layer_rest(c, &s);
+		return;
+	}
 	{
 		struct linear_job j[] = { { &l->wo, c->y, c->r } };
 		lin(c, j, 1, T);
@@ -604,7 +719,10 @@ static void layer_forward(struct anser_ctx *c, float *state, int i, int T)
 	/* Channel mix. */
 	pool_run(p, job_ffn_in, &s, (size_t)T);
 	pool_run(p, job_ffn_shift, &s, (size_t)T);
-	memcpy(s.st.ffn_x, ROW(c->xx, T - 1), (size_t)C * sizeof(float));
+	for (int k = 0; k < s.n_segs; k++)
+		memcpy(layer_state(c, s.segs[k].state, i).ffn_x,
+		       ROW(c->xx, s.segs[k].row0 + s.segs[k].n - 1),
+		       (size_t)C * sizeof(float));
 	{
 		struct linear_job j[] = { { &l->fk, c->xk, c->h } };
 		lin(c, j, 1, T);
@@ -617,20 +735,184 @@ static void layer_forward(struct anser_ctx *c, float *state, int i, int T)
 	pool_run(p, job_residual, &s, (size_t)T);
 }
 
-/* logits for the rows listed in rows[0..n): LN(x; ln_out), then head. */
-static void logits_rows(struct anser_ctx *c, const int *rows, int n,
-                        float *logits)
+/* A wanted row of the chunk: where its logits or scores go. */
+struct out_row {
+	int row;            /* in the chunk */
+	float *logits;      /* [V] or NULL */
+	int32_t target;     /* with lp: the token scored */
+	double *lp;
+	uint8_t *greedy;
+	int32_t *argmax;
+};
+
+/* log p(target) from a row of logits, in double; *greedy = target is the
+ * argmax (ties: the lowest id, like torch.argmax). */
+static double row_logprob(const float *row, size_t V, int32_t target,
+                          uint8_t *greedy, int32_t *top)
+{
+	double max = row[0], sum = 0.0;
+	size_t arg = 0;
+
+	for (size_t i = 1; i < V; i++)
+		if (row[i] > max) {
+			max = row[i];
+			arg = i;
+		}
+	for (size_t i = 0; i < V; i++)
+		sum += exp((double)row[i] - max);
+	if (greedy)
+		*greedy = arg == (size_t)target;
+	if (top)
+		*top = (int32_t)arg;
+	return (double)row[target] - max - log(sum);
+}
+
+/* Logits of the wanted rows: LN(x; ln_out), then head, LOGIT_ROWS at a
+ * time through ctx->lbuf; copied out or reduced to scores. */
+static void emit_rows(struct anser_ctx *c, const struct out_row *o, int n)
 {
 	const int C = c->hp.n_embd;
+	const size_t V = (size_t)c->hp.vocab_size;
 
-	/* xx is free now; pack the normalised rows into it. */
-	for (int k = 0; k < n; k++)
-		layer_norm(ROW(c->x, rows[k]), c->lnout_w, c->lnout_b, C, LN_EPS,
-		           ROW(c->xx, k));
-	{
-		struct linear_job j[] = { { &c->head, c->xx, logits } };
-		lin(c, j, 1, n);
+	for (int at = 0; at < n; at += c->lrows) {
+		int m = n - at < c->lrows ? n - at : c->lrows;
+		/* xx is free now; pack the normalised rows into it. */
+		for (int k = 0; k < m; k++)
+			layer_norm(ROW(c->x, o[at + k].row), c->lnout_w, c->lnout_b,
+			           C, LN_EPS, ROW(c->xx, k));
+		{
+			struct linear_job j[] = { { &c->head, c->xx, c->lbuf } };
+			lin(c, j, 1, m);
+		}
+		for (int k = 0; k < m; k++) {
+			const struct out_row *r = &o[at + k];
+			const float *row = c->lbuf + (size_t)k * V;
+			if (r->logits)
+				memcpy(r->logits, row, V * sizeof(float));
+			if (r->lp)
+				*r->lp = row_logprob(row, V, r->target, r->greedy,
+				                     r->argmax);
+		}
 	}
+}
+
+static enum anser_status check_seq(const struct anser_ctx *c,
+                                   const struct anser_seq *q,
+                                   struct anser_err *err)
+{
+	size_t n_state, V = (size_t)c->hp.vocab_size;
+
+	state_floats(q->state, &n_state);
+	if (n_state != (size_t)c->hp.n_layer * (2 * (size_t)c->hp.n_embd +
+	               (size_t)c->hp.n_head * (size_t)c->hp.head_size *
+	               (size_t)c->hp.head_size))
+		return anser_errf(err, ANSER_E_ARG,
+		                  "the state does not belong to this model's shape");
+	for (size_t t = 0; t < q->n; t++) {
+		if (q->tokens[t] < 0 || (size_t)q->tokens[t] >= V)
+			return anser_errf(err, ANSER_E_ARG,
+			                  "token id %d is outside the vocab (0..%zu)",
+			                  q->tokens[t], V - 1);
+		if (q->lp && (q->want ? q->want[t] : t + 1 == q->n) &&
+		    (q->targets[t] < 0 || (size_t)q->targets[t] >= V))
+			return anser_errf(err, ANSER_E_ARG,
+			                  "target id %d is outside the vocab (0..%zu)",
+			                  q->targets[t], V - 1);
+	}
+	return ANSER_OK;
+}
+
+enum anser_status anser_eval_batch(struct anser_ctx *c, struct anser_seq *q,
+                                   size_t n_seqs, struct anser_err *err)
+{
+	const size_t V = (size_t)c->hp.vocab_size;
+	const int chunk = c->chunk;
+	struct seg *segs;
+	int *row_seg;
+	int32_t *toks;
+	uint8_t *want;
+	struct out_row *outs;
+	size_t *done, *emitted; /* per sequence: tokens fed, rows written */
+	size_t qi = 0;
+	enum anser_status st = ANSER_OK;
+
+	for (size_t i = 0; i < n_seqs; i++)
+		if ((st = check_seq(c, &q[i], err)))
+			return st;
+	segs = anser_malloc((size_t)chunk * sizeof(*segs));
+	row_seg = anser_malloc((size_t)chunk * sizeof(*row_seg));
+	toks = anser_malloc((size_t)chunk * sizeof(*toks));
+	outs = anser_malloc((size_t)chunk * sizeof(*outs));
+	want = anser_malloc((size_t)chunk);
+	done = anser_calloc(n_seqs ? n_seqs : 1, sizeof(*done));
+	emitted = anser_calloc(n_seqs ? n_seqs : 1, sizeof(*emitted));
+	if (!segs || !row_seg || !toks || !outs || !want || !done || !emitted) {
+		st = anser_errf(err, ANSER_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* Pack rows from the sequences in order into chunks. */
+	while (qi < n_seqs) {
+		struct step s = { .c = c, .segs = segs, .row_seg = row_seg,
+		                  .tokens = toks, .wkv = kernels_wkv(),
+		                  .row_want = want };
+		int T = 0, n_out = 0;
+
+		while (T < chunk && qi < n_seqs) {
+			struct anser_seq *sq = &q[qi];
+			size_t left = sq->n - done[qi];
+			int take = left < (size_t)(chunk - T) ? (int)left : chunk - T;
+			if (take > 0) {
+				struct seg *g = &segs[s.n_segs];
+				g->state = state_floats(sq->state, NULL);
+				g->row0 = T;
+				g->n = take;
+				for (int k = 0; k < take; k++) {
+					size_t t = done[qi] + (size_t)k;
+					int wanted = sq->want ? sq->want[t] != 0 :
+					             t + 1 == sq->n;
+					row_seg[T + k] = s.n_segs;
+					toks[T + k] = sq->tokens[t];
+					want[T + k] = wanted && (sq->logits || sq->lp);
+					if (want[T + k]) {
+						size_t e = emitted[qi]++;
+						outs[n_out++] = (struct out_row){
+							.row = T + k,
+							.logits = sq->logits ?
+							          sq->logits + e * V : NULL,
+							.target = sq->lp ? sq->targets[t] : 0,
+							.lp = sq->lp ? sq->lp + e : NULL,
+							.greedy = sq->greedy ?
+							          sq->greedy + e : NULL,
+							.argmax = sq->argmax ?
+							          sq->argmax + e : NULL,
+						};
+					}
+				}
+				s.n_segs++;
+				T += take;
+				done[qi] += (size_t)take;
+			}
+			if (done[qi] == sq->n)
+				qi++;
+		}
+		if (T == 0)
+			break;
+		s.T = T;
+		pool_run(c->pool, job_embed, &s, (size_t)T);
+		for (int i = 0; i < c->hp.n_layer; i++)
+			layer_forward(c, &s, i);
+		if (n_out)
+			emit_rows(c, outs, n_out);
+	}
+out:
+	anser_free(segs);
+	anser_free(row_seg);
+	anser_free(toks);
+	anser_free(outs);
+	anser_free(want);
+	anser_free(done);
+	anser_free(emitted);
+	return st;
 }
 
 enum anser_status anser_eval(struct anser_ctx *c, struct anser_state *st,
@@ -638,41 +920,8 @@ enum anser_status anser_eval(struct anser_ctx *c, struct anser_state *st,
                              const uint8_t *want, float *logits,
                              struct anser_err *err)
 {
-	size_t n_state, V = (size_t)c->hp.vocab_size;
-	float *state = state_floats(st, &n_state);
-	int *rows;
+	struct anser_seq q = { .state = st, .tokens = tokens, .n = n,
+	                       .want = want, .logits = logits };
 
-	if (n_state != (size_t)c->hp.n_layer * (2 * (size_t)c->hp.n_embd +
-	               (size_t)c->hp.n_head * (size_t)c->hp.head_size *
-	               (size_t)c->hp.head_size))
-		return anser_errf(err, ANSER_E_ARG,
-		                  "the state does not belong to this model's shape");
-	for (size_t t = 0; t < n; t++)
-		if (tokens[t] < 0 || (size_t)tokens[t] >= V)
-			return anser_errf(err, ANSER_E_ARG,
-			                  "token id %d is outside the vocab (0..%zu)",
-			                  tokens[t], V - 1);
-	rows = anser_malloc((size_t)c->chunk * sizeof(*rows));
-	if (!rows)
-		return anser_errf(err, ANSER_E_NOMEM, "out of memory");
-	for (size_t at = 0; at < n; at += (size_t)c->chunk) {
-		int T = n - at < (size_t)c->chunk ? (int)(n - at) : c->chunk;
-		struct step s = { .c = c, .T = T, .tokens = tokens + at };
-		int nr = 0;
-
-		pool_run(c->pool, job_embed, &s, (size_t)T);
-		for (int i = 0; i < c->hp.n_layer; i++)
-			layer_forward(c, state, i, T);
-		if (!logits)
-			continue;
-		for (int t = 0; t < T; t++)
-			if (want ? want[at + (size_t)t] != 0 : at + (size_t)t == n - 1)
-				rows[nr++] = t;
-		if (nr) {
-			logits_rows(c, rows, nr, logits);
-			logits += (size_t)nr * V;
-		}
-	}
-	anser_free(rows);
-	return ANSER_OK;
+	return anser_eval_batch(c, &q, 1, err);
 }

@@ -26,14 +26,46 @@ void ref_rows_dot(const struct wmat *w, const float *x, int r0, int r1,
 	}
 }
 
+void ref_widen(enum anser_dtype t, const void *src, float *dst, size_t n)
+{
+	const uint16_t *h = src;
+
+	switch (t) {
+	case ANSER_DTYPE_F16:
+		for (size_t i = 0; i < n; i++)
+			dst[i] = f16_to_f32(h[i]);
+		break;
+	case ANSER_DTYPE_BF16:
+		for (size_t i = 0; i < n; i++)
+			dst[i] = bf16_to_f32(h[i]);
+		break;
+	default:
+		memcpy(dst, src, n * sizeof(float));
+	}
+}
+
 void widen_rows(const struct wmat *w, int r0, int r1, float *out)
 {
-	uint64_t n = (uint64_t)(r1 - r0) * (uint64_t)w->cols;
-	uint64_t first = (uint64_t)r0 * (uint64_t)w->cols;
+	size_t n = (size_t)(r1 - r0) * (size_t)w->cols;
+	size_t first = (size_t)r0 * (size_t)w->cols;
 	size_t es = anser_dtype_block_bytes(w->dtype);
 
-	anser_convert_elems(w->dtype, (const uint8_t *)w->data + first * es,
-	                    ANSER_DTYPE_F32, out, n);
+	kernels_widen()(w->dtype, (const uint8_t *)w->data + first * es, out, n);
+}
+
+void ref_wkv(float *S, int N, const float *w, const float *kk, const float *b,
+             const float *k, const float *v, const float *r, float *y)
+{
+	for (int i = 0; i < N; i++) {
+		float *row = S + (size_t)i * (size_t)N, sa = 0.0f, acc = 0.0f;
+		for (int j = 0; j < N; j++)
+			sa -= row[j] * kk[j];
+		for (int j = 0; j < N; j++) {
+			row[j] = row[j] * w[j] + sa * b[j] + v[i] * k[j];
+			acc += row[j] * r[j];
+		}
+		y[i] = acc;
+	}
 }
 
 void ref_linear(const struct wmat *w, const float *x, int T, float *y)

@@ -40,6 +40,27 @@ int kernels_force_ref(void);
 /* Widens rows [r0, r1) of w to f32 into out[(r1 - r0) * cols]. */
 void widen_rows(const struct wmat *w, int r0, int r1, float *out);
 
+/* n elements of type t (F32, F16, BF16) to f32: the plain-C twin and the
+ * fastest this CPU has.  Sequence mode widens every weight tile with it. */
+typedef void (*widen_fn)(enum anser_dtype t, const void *src, float *dst,
+                         size_t n);
+void ref_widen(enum anser_dtype t, const void *src, float *dst, size_t n);
+widen_fn kernels_widen(void);
+
+/*
+ * One token of the state recurrence for one head (N x N state S, row i =
+ * value channel, column j = key channel), with b = kk * a precomputed:
+ *   sa_i = -sum_j S[i][j] kk[j]
+ *   S[i][j] = S[i][j] w[j] + sa_i b[j] + v[i] k[j]
+ *   y[i] = sum_j S[i][j] r[j]
+ */
+typedef void (*wkv_fn)(float *S, int N, const float *w, const float *kk,
+                       const float *b, const float *k, const float *v,
+                       const float *r, float *y);
+void ref_wkv(float *S, int N, const float *w, const float *kk, const float *b,
+             const float *k, const float *v, const float *r, float *y);
+wkv_fn kernels_wkv(void);
+
 /* y[T][w.rows] = x[T][w.cols] * W^T, plain C: the twin of linear(). */
 void ref_linear(const struct wmat *w, const float *x, int T, float *y);
 

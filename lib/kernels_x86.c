@@ -8,6 +8,7 @@
 #include "kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx2,fma,f16c")))
@@ -107,11 +108,82 @@ TARGET static void dot_bf16(const struct wmat *w, const float *x, int r0,
 	rows_dot_t(ANSER_DTYPE_BF16, w, x, r0, r1, y);
 }
 
+/* f16/bf16 to f32, 8 at a time. */
+TARGET static void widen_avx2(enum anser_dtype t, const void *src, float *dst,
+                              size_t n)
+{
+	size_t i = 0;
+
+	if (t == ANSER_DTYPE_F32) {
+		memcpy(dst, src, n * sizeof(float));
+		return;
+	}
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, load8(t, src, i));
+	for (; i < n; i++)
+		dst[i] = load_f32(t, src, i);
+}
+
+TARGET static inline float dot64(const float *a, const float *b, int n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0;
+	int j = 0;
+
+	for (; j + 16 <= n; j += 16) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8),
+		                     _mm256_loadu_ps(b + j + 8), s1);
+	}
+	float s = hsum(_mm256_add_ps(s0, s1));
+	for (; j < n; j++)
+		s += a[j] * b[j];
+	return s;
+}
+
+/* The recurrence of one head for one token (see ref_wkv). */
+TARGET static void wkv_avx2(float *S, int N, const float *w, const float *kk,
+                            const float *b, const float *k, const float *v,
+                            const float *r, float *y)
+{
+	if (N % 8) {
+		ref_wkv(S, N, w, kk, b, k, v, r, y);
+		return;
+	}
+	for (int i = 0; i < N; i++) {
+		float *row = S + (size_t)i * (size_t)N;
+		__m256 sa = _mm256_set1_ps(-dot64(row, kk, N));
+		__m256 vi = _mm256_set1_ps(v[i]);
+		__m256 acc = _mm256_setzero_ps();
+		for (int j = 0; j < N; j += 8) {
+			__m256 s = _mm256_mul_ps(_mm256_loadu_ps(row + j),
+			                         _mm256_loadu_ps(w + j));
+			s = _mm256_fmadd_ps(sa, _mm256_loadu_ps(b + j), s);
+			s = _mm256_fmadd_ps(vi, _mm256_loadu_ps(k + j), s);
+			_mm256_storeu_ps(row + j, s);
+			acc = _mm256_fmadd_ps(s, _mm256_loadu_ps(r + j), acc);
+		}
+		y[i] = hsum(acc);
+	}
+}
+
+/* AVX2, FMA and F16C, and the OS saving the YMM registers (CPUID and
+ * XGETBV directly: compilers differ in the feature names they accept). */
 static int have_avx2(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-	       __builtin_cpu_supports("f16c");
+	unsigned a, b, c, d;
+	uint32_t xcr0_lo, xcr0_hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	if (!(c & (1u << 12)) || !(c & (1u << 27)) || !(c & (1u << 28)) ||
+	    !(c & (1u << 29)))
+		return 0; /* FMA, OSXSAVE, AVX, F16C */
+	__asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+	if ((xcr0_lo & 6) != 6)
+		return 0; /* XMM and YMM state */
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return 0;
+	return (b >> 5) & 1; /* AVX2 */
 }
 
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
@@ -128,7 +200,28 @@ rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 	return ref_rows_dot;
 }
 
+widen_fn kernels_widen(void)
+{
+	return !kernels_force_ref() && have_avx2() ? widen_avx2 : ref_widen;
+}
+
+wkv_fn kernels_wkv(void)
+{
+	return !kernels_force_ref() && have_avx2() ? wkv_avx2 : ref_wkv;
+}
+
 #else /* not x86-64: the portable kernels only */
+
+widen_fn kernels_widen(void)
+{
+	return ref_widen;
+}
+
+wkv_fn kernels_wkv(void)
+{
+	return ref_wkv;
+}
+
 
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 {

@@ -71,6 +71,18 @@ else
 	printf '\n== tokenizer: skipped (needs the World vocab and lambada_test.jsonl in $ANSER_DATA)\n'
 fi
 
+# LAMBADA scoring as anser eval does it, against the naive way (one token at
+# a time, full logits), on the 0.1B-shape model written by bench_infer.
+if [ -x "$BUILD/bench/bench_eval" ] && [ -f "$data/rwkv_vocab_v20230424.txt" ] &&
+   [ -f "$data/lambada_test.jsonl" ]; then
+	[ -f "$dir/rwkv7-0.1b-bf16.anser" ] || "$BUILD/bench/bench_infer" "$dir" 0.1b >/dev/null
+	printf '\n== LAMBADA (500 documents) on the 0.1B shape, bf16, all cores\n'
+	"$BUILD/bench/bench_eval" "$dir/rwkv7-0.1b-bf16.anser" \
+		"$data/rwkv_vocab_v20230424.txt" "$data/lambada_test.jsonl" 500 40
+else
+	printf '\n== LAMBADA: skipped (needs the World vocab and lambada_test.jsonl in $ANSER_DATA)\n'
+fi
+
 # Inference: random-weight models of the released shapes, written once.
 printf '\n== inference (prefill: 512-token prompt; decode: one token at a time)\n'
 "$BUILD/bench/bench_infer" "$dir" $SHAPES

@@ -38,9 +38,6 @@ check "a missing operand exits 2" sh -c '[ '"$RC"' -eq 2 ]'
 run convert --type q5 x.pth
 check "an unknown --type exits 2 naming it" \
 	sh -c '[ '"$RC"' -eq 2 ] && grep -q "unknown type .q5." "$1"' _ "$T/err"
-for cmd in eval; do
-	refuse "anser $cmd says it is not implemented yet, exit 1" "not implemented" "$cmd"
-done
 run help nope
 check "anser help of an unknown command exits 2" sh -c '[ '"$RC"' -eq 2 ]'
 if [ -w /dev/full ]; then

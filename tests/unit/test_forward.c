@@ -222,6 +222,73 @@ static void test_bad_input(const struct golden *g)
 	anser_model_free(m2);
 }
 
+/*
+ * Three sequences of different lengths in one anser_eval_batch, each from a
+ * zero state: every one must match the golden logits of its own prefix, and
+ * the scores must be the log-softmax at the next golden token.
+ */
+static void test_batch(const struct golden *g, int chunk, int threads)
+{
+	char path[1200], what[200];
+	struct anser_ctx_params cp = { .n_threads = threads, .chunk = chunk };
+	struct anser_err err = { 0 };
+	struct anser_model *m = NULL;
+	struct anser_ctx *c = NULL;
+	struct anser_state *st[3] = { 0 };
+	const size_t V = (size_t)g->V, len[3] = { 20, 48, 5 };
+	uint8_t want[64];
+	float *lg[3];
+	double lp[3][64], worst = 0;
+	struct anser_seq q[3];
+	int greedy_ok = 1;
+	uint8_t gr[3][64];
+
+	convert(g->name, -1, path, sizeof(path));
+	anser_model_open(path, &m, &err);
+	anser_ctx_new(m, &cp, &c, &err);
+	memset(want, 1, sizeof(want));
+	for (int i = 0; i < 3; i++) {
+		anser_state_new(m, &st[i], &err);
+		lg[i] = malloc(len[i] * V * 4);
+		q[i] = (struct anser_seq){ .state = st[i], .tokens = g->tokens,
+		                           .n = len[i], .want = want, .logits = lg[i],
+		                           .targets = g->tokens + 1, .lp = lp[i],
+		                           .greedy = gr[i] };
+	}
+	/* The last row of the full sequence has no next golden token. */
+	q[1].n = 47;
+	CHECK_STATUS(anser_eval_batch(c, q, 3, &err), ANSER_OK, "batch runs");
+	for (int i = 0; i < 3; i++) {
+		double d = max_diff(lg[i], g->logits, q[i].n * V);
+		if (d > worst)
+			worst = d;
+		for (size_t t = 0; t < q[i].n; t++) {
+			const float *row = g->logits + t * V;
+			double mx = row[0], sum = 0;
+			size_t arg = 0;
+			for (size_t k = 1; k < V; k++)
+				if (row[k] > mx) {
+					mx = row[k];
+					arg = k;
+				}
+			for (size_t k = 0; k < V; k++)
+				sum += exp(row[k] - mx);
+			d = fabs(lp[i][t] - (row[g->tokens[t + 1]] - mx - log(sum)));
+			if (d > worst)
+				worst = d;
+			greedy_ok &= gr[i][t] == (arg == (size_t)g->tokens[t + 1]);
+		}
+		free(lg[i]);
+		anser_state_free(st[i]);
+	}
+	snprintf(what, sizeof(what), "%s: 3 sequences in one batch (chunk %d, %d threads) "
+	         "match their own golden logits and scores (max %.2g)", g->name, chunk,
+	         threads, worst);
+	CHECK(worst < 1e-4 && greedy_ok, what);
+	anser_ctx_free(c);
+	anser_model_free(m);
+}
+
 int main(void)
 {
 	static const char *const names[] = { "micro", "tiny", "small" };
@@ -251,6 +318,9 @@ int main(void)
 		 * conversion. */
 		run_case(&g, ANSER_DTYPE_F16, 16, 2, 2e-2);
 		run_case(&g, ANSER_DTYPE_BF16, 16, 2, 0.5);
+		test_batch(&g, 16, 2);
+		test_batch(&g, 128, 1);
+		test_batch(&g, 1, 2);
 		/* The plain-C twins of the SIMD kernels, end to end. */
 		setenv("ANSER_KERNELS", "ref", 1);
 		run_case(&g, -1, 1, 2, 1e-4);

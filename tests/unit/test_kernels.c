@@ -133,6 +133,44 @@ static void test_linear(int threads)
 	pool_free(p);
 }
 
+static void test_widen_wkv(void)
+{
+	widen_fn fast = kernels_widen();
+	wkv_fn wfast = kernels_wkv();
+	int bad = 0;
+
+	for (int t = 0; t < 3; t++) {
+		for (size_t n = 0; n < 70; n += 7) {
+			struct wmat w = make((enum anser_dtype)t, 1, (int)n + 1);
+			float a[80], b[80];
+			fast((enum anser_dtype)t, w.data, a, n + 1);
+			ref_widen((enum anser_dtype)t, w.data, b, n + 1);
+			bad += memcmp(a, b, (n + 1) * sizeof(float)) != 0;
+			free((void *)w.data);
+		}
+	}
+	CHECK(bad == 0, "widen: the fast path equals the reference exactly");
+	for (int N = 8; N <= 64; N += 56) {
+		float S1[64 * 64], S2[64 * 64], vec[7][64], y1[64], y2[64];
+		double worst = 0;
+		for (int i = 0; i < N * N; i++)
+			S1[i] = S2[i] = frand();
+		for (int k = 0; k < 7; k++)
+			for (int i = 0; i < N; i++)
+				vec[k][i] = frand();
+		for (int step = 0; step < 5; step++) {
+			wfast(S1, N, vec[0], vec[1], vec[2], vec[3], vec[4], vec[5], y1);
+			ref_wkv(S2, N, vec[0], vec[1], vec[2], vec[3], vec[4], vec[5], y2);
+		}
+		double e = rel_err(S1, S2, (size_t)N * N), e2 = rel_err(y1, y2, (size_t)N);
+		worst = e > e2 ? e : e2;
+		char what[96];
+		snprintf(what, sizeof(what), "wkv N=%d: five steps match the reference (rel err %.1e)",
+		         N, worst);
+		CHECK(worst < 1e-5, what);
+	}
+}
+
 struct count {
 	atomic_int hits[1000];
 	atomic_int threads_seen[8];
@@ -188,6 +226,7 @@ int main(void)
 	test_rows_dot();
 	test_linear(1);
 	test_linear(3);
+	test_widen_wkv();
 	test_pool();
 	return done();
 }
