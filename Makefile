@@ -37,8 +37,8 @@ LIBA     = $(O)/libanser.a
 BIN      = $(if $(filter build,$(O)),anser,$(O)/anser)
 MANS     = $(wildcard man/*.1 man/*.5)
 
-.PHONY: all check-deps deps test check asan fuzz demo bench install \
-        uninstall clean lint
+.PHONY: all check-deps deps test check asan fuzz demo bench bench-download \
+        install uninstall clean lint
 
 all: check-deps $(BIN) $(TESTS)
 
@@ -119,6 +119,11 @@ BENCH_SHAPES ?= 0.1b 1.5b
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@sh tools/bench.sh $(abspath $(BIN)) $(abspath $(O)) $(BENCH_SHAPES)
+
+# 1 GB from the mock Hub on loopback, against curl -o on the same URL.
+bench-download: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/bench-download.sh $(abspath $(BIN)) 1024
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)

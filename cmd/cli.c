@@ -136,3 +136,12 @@ int cli_bad_option(const char *usage, int c, char **argv)
 		return cli_usage_error(usage, "unknown option '-%c'", optopt);
 	return cli_usage_error(usage, "unknown option '%s'", arg);
 }
+
+void cli_hub_progress(const struct anser_hub_progress *p, void *arg)
+{
+	char line[256];
+
+	(void)arg;
+	anser_hub_progress_line(p, 79, line, sizeof(line));
+	fprintf(stderr, "\r%s\033[K", line);
+}

@@ -61,11 +61,18 @@ const char *cli_human_bytes(uint64_t n, char *buf, size_t size);
 int cli_bad_option(const char *usage, int c, char **argv);
 
 /*
- * Opens MODEL for run and eval: an anser model file, or a .pth converted to
- * a temporary file first (with a note; ^C removes it).  Prints the error
- * and returns EXIT_FAIL, or 0.
+ * Opens MODEL for run and eval: an anser model file; a .pth converted to a
+ * temporary file first (with a note; ^C removes it); or a model name from
+ * 'anser download --list', fetched and converted once into the hub cache.
+ * file (may be NULL) gets the path of what was opened (the checkpoint for a
+ * .pth).  Prints the error and returns EXIT_FAIL, or 0.
  */
-int cli_open_model(const char *arg, struct anser_model **out);
+int cli_open_model(const char *arg, struct anser_model **out, char *file,
+                   size_t size);
+
+/* A progress line for downloads on stderr (callers check it is a tty and
+ * clear the line when done). */
+void cli_hub_progress(const struct anser_hub_progress *p, void *arg);
 
 /* Resets getopt between a global parse and a subcommand's. */
 void cli_reset_getopt(void);

@@ -5,15 +5,18 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
 static const char usage[] =
 	"usage: anser convert [-q] [--no-vocab] [-o out] [-t type] "
-	"[--vocab file] in.pth\n";
+	"[--vocab file] in.pth | model\n";
 
 static const char help[] =
-	"\nConvert an RWKV-7 PyTorch checkpoint to an anser model file.\n"
+	"\nConvert an RWKV-7 PyTorch checkpoint to an anser model file.  A model\n"
+	"name such as rwkv7-world-0.1b is downloaded first with the World vocab\n"
+	"(see anser-download(1)) and converted into the Hugging Face cache.\n"
 	"\noptions:\n"
 	"  -o, --output FILE   write FILE (default: the input with .anser)\n"
 	"  -t, --type TYPE     f32, f16 or bf16 (default: the checkpoint's)\n"
@@ -93,6 +96,24 @@ int cmd_convert(int argc, char **argv)
 	if (vocab && no_vocab)
 		return cli_usage_error(usage, "--vocab and --no-vocab conflict");
 	const char *in = argv[optind];
+	/* A model name (anser download --list): fetched into the hub cache,
+	 * converted beside it unless -o says otherwise. */
+	struct anser_model_files mf;
+	if (access(in, F_OK) && anser_model_lookup(in)) {
+		struct anser_hub_opts ho = { .cancel = &interrupted };
+		if (!quiet && isatty(STDERR_FILENO))
+			ho.progress = cli_hub_progress;
+		status = anser_model_fetch(in, &ho, &mf, &err);
+		if (ho.progress)
+			fprintf(stderr, "\r\033[K");
+		if (status)
+			return cli_fail(&err);
+		in = mf.checkpoint;
+		if (!vocab && !no_vocab)
+			vocab = mf.vocab;
+		if (!out)
+			out = mf.native;
+	}
 	if (!no_vocab) {
 		if (anser_vocab_locate(in, vocab, vocab_path, sizeof(vocab_path),
 		                       &err))

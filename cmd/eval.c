@@ -220,12 +220,39 @@ out:
 	return rc;
 }
 
+/*
+ * A task's data: in --data-dir or $ANSER_DATA when one is given; without
+ * either, fetched once from its Hugging Face dataset into the hub cache.
+ */
+static int locate(const struct opts *o, const struct eval_task *t, char *path,
+                  size_t size)
+{
+	const char *env = getenv("ANSER_DATA");
+	const char *dirs[2] = { o->data_dir, env };
+	struct anser_hub_opts ho = { .cancel = &interrupted };
+	struct anser_err err = { 0 };
+	enum anser_status st;
+
+	st = eval_locate(t, dirs, 2, path, size, &err);
+	if (st != ANSER_E_NOTFOUND || o->data_dir || (env && *env))
+		return st ? cli_fail(&err) : 0;
+	if (isatty(STDERR_FILENO))
+		ho.progress = cli_hub_progress;
+	st = eval_fetch(t, &ho, path, size, &err);
+	if (ho.progress)
+		fprintf(stderr, "\r\033[K");
+	if (st)
+		return cli_error("no data for %s: %s (or put %s in a folder given "
+		                 "by --data-dir or $ANSER_DATA)", t->name, err.msg,
+		                 t->file);
+	return 0;
+}
+
 /* One document task: data, resume, scoring, metrics. */
 static int run_task(const struct opts *o, const struct eval_task *t,
                     struct eval_scorer *sc, struct eval_samples *samples,
                     struct eval_summary *out)
 {
-	const char *dirs[2] = { o->data_dir, getenv("ANSER_DATA") };
 	struct anser_err err = { 0 };
 	struct eval_doc *docs = NULL;
 	struct eval_result *res = NULL;
@@ -235,8 +262,8 @@ static int run_task(const struct opts *o, const struct eval_task *t,
 	char path[4096];
 	int rc = EXIT_FAIL;
 
-	if (eval_locate(t, dirs, 2, path, sizeof(path), &err))
-		return cli_fail(&err);
+	if (locate(o, t, path, sizeof(path)))
+		return EXIT_FAIL;
 	if (t->kind == EVAL_LOGLIKELIHOOD ?
 	    eval_read_lambada(path, &docs, &n, &err) :
 	    eval_read_xstorycloze(path, &docs, &n, &err))
@@ -409,7 +436,7 @@ int cmd_eval(int argc, char **argv)
 	struct eval_samples *samples = NULL;
 	struct eval_summary sum[MAX_TASKS], group = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char sha[65];
+	char sha[65], model_file[4096];
 	double t0 = now();
 	int rc;
 
@@ -417,15 +444,14 @@ int cmd_eval(int argc, char **argv)
 	rc = parse(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
-	/* Fail on missing data before loading anything. */
+	/* Find (or fetch) every data file before loading the model. */
 	for (int i = 0; i < o.n_tasks; i++) {
-		const char *dirs[2] = { o.data_dir, getenv("ANSER_DATA") };
 		char path[4096];
 		if (o.tasks[i]->kind != EVAL_PERPLEXITY &&
-		    eval_locate(o.tasks[i], dirs, 2, path, sizeof(path), &err))
-			return cli_fail(&err);
+		    locate(&o, o.tasks[i], path, sizeof(path)))
+			return EXIT_FAIL;
 	}
-	if (cli_open_model(argv[optind], &m))
+	if (cli_open_model(argv[optind], &m, model_file, sizeof(model_file)))
 		return EXIT_FAIL;
 	rc = EXIT_FAIL;
 	{
@@ -438,7 +464,7 @@ int cmd_eval(int argc, char **argv)
 		}
 		if (st || anser_ctx_new(m, &cp, &ctx, &err) ||
 		    eval_scorer_new(ctx, m, tok, o.prefix, 0, &sc, &err) ||
-		    anser_sha256_file(argv[optind], sha, &err)) {
+		    anser_sha256_file(model_file, sha, &err)) {
 			cli_fail(&err);
 			goto out;
 		}
@@ -498,6 +524,7 @@ int cmd_eval(int argc, char **argv)
 		}
 		free(cl);
 	}
+	fflush(stdout);
 	if (o.verbose)
 		for (int i = 0; i < o.n_tasks; i++)
 			fprintf(stderr, "anser: %s: %zu documents in %.2f s (%.1f/s)\n",

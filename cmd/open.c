@@ -63,15 +63,40 @@ static int convert_for_run(const char *path, char *tmp, size_t size)
 	return 0;
 }
 
-int cli_open_model(const char *arg, struct anser_model **out)
+int cli_open_model(const char *arg, struct anser_model **out, char *file,
+                   size_t size)
 {
 	struct anser_err err = { 0 };
 	enum anser_file_kind kind;
-	char tmp[1024] = "";
+	char tmp[1024] = "", resolved[4096];
 	const char *path = arg;
 	int rc = 0;
 
 	*out = NULL;
+	/* A model name (anser download --list): fetched and converted once into
+	 * the hub cache. */
+	if (access(path, F_OK) && anser_model_lookup(path)) {
+		struct anser_hub_opts ho = { .cancel = &interrupted };
+		struct sigaction sa = { .sa_handler = on_signal };
+		enum anser_status st;
+
+		if (isatty(STDERR_FILENO))
+			ho.progress = cli_hub_progress;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		st = anser_model_resolve(path, &ho, resolved, sizeof(resolved),
+		                         &err);
+		if (ho.progress)
+			fprintf(stderr, "\r\033[K");
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (interrupted)
+			raise(interrupted);
+		if (st)
+			return cli_fail(&err);
+		path = resolved;
+	}
 	if (anser_file_kind(path, &kind, &err))
 		return cli_fail(&err);
 	if (kind == ANSER_FILE_PTH) {
@@ -84,6 +109,10 @@ int cli_open_model(const char *arg, struct anser_model **out)
 	}
 	if (anser_model_open(path, out, &err))
 		rc = cli_fail(&err);
+	/* The file the model came from: the cached native file for a name,
+	 * the checkpoint itself for a converted .pth. */
+	if (file)
+		snprintf(file, size, "%s", tmp[0] ? arg : path);
 	/* The mapping keeps a converted file alive: remove its name now, so
 	 * nothing is left behind however the run ends. */
 	if (tmp[0])

@@ -204,7 +204,7 @@ static int open_model(struct session *s)
 	struct anser_err err = { 0 };
 	enum anser_status st;
 
-	if (cli_open_model(s->o->model, &s->model))
+	if (cli_open_model(s->o->model, &s->model, NULL, 0))
 		return EXIT_FAIL;
 	s->V = anser_model_hparams(s->model)->vocab_size;
 	if (!s->o->ids) {

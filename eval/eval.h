@@ -96,6 +96,7 @@ struct eval_task {
 	const char *repo;     /* Hugging Face dataset repo holding it */
 	const char *group;    /* "xstorycloze" for its languages, else NULL */
 	double version;       /* the harness's task version */
+	const char *hub_path; /* the file in `repo` */
 };
 
 /* The task called `name`, or NULL. */
@@ -210,6 +211,12 @@ void eval_samples_close(struct eval_samples *s);
 enum anser_status eval_locate(const struct eval_task *t, const char *const *dirs,
                               size_t n, char *buf, size_t size,
                               struct anser_err *err);
+
+/* Fetches a task's data file from its Hugging Face dataset repo into the
+ * hub cache (or finds it there, offline) and writes its path into buf. */
+enum anser_status eval_fetch(const struct eval_task *t,
+                             const struct anser_hub_opts *opts, char *buf,
+                             size_t size, struct anser_err *err);
 
 /* ---------------------------------------------------------------- reports */
 

@@ -491,6 +491,207 @@ enum anser_status anser_file_kind(const char *path, enum anser_file_kind *kind,
 
 /* ---------------------------------------------------------------- hub */
 
-/* (The Hugging Face Hub client's API goes here.) */
+/*
+ * The Hugging Face Hub client.  Files are fetched over HTTPS with libcurl into
+ * the cache huggingface_hub uses ($HF_HUB_CACHE, models--org--name/{blobs,
+ * refs,snapshots}), byte for byte the same layout and lock files, so
+ * `hf download` and anser share downloads; or into a folder of your own with
+ * the metadata `hf download --local-dir` writes.  Every file is checked
+ * against the Hub's checksum (sha256 for LFS files, the git blob sha1 for
+ * the others) before it is put in place; an interrupted download leaves a
+ * partial file that the next call resumes.  Unset fields of the options take
+ * their values from the environment as huggingface_hub does: HF_ENDPOINT,
+ * HF_TOKEN, HF_TOKEN_PATH, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE,
+ * HF_HUB_ETAG_TIMEOUT, HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_DISABLE_SYMLINKS,
+ * HF_HUB_DISABLE_IMPLICIT_TOKEN, HF_HUB_USER_AGENT_ORIGIN (anser-download.1).
+ */
+
+enum anser_repo_type {
+	ANSER_REPO_MODEL = 0,
+	ANSER_REPO_DATASET,
+	ANSER_REPO_SPACE,
+};
+
+/* Progress of a download, for a progress bar. */
+struct anser_hub_progress {
+	uint64_t bytes_done;     /* of bytes_total, resumed partial files included */
+	uint64_t bytes_total;    /* what this call fetches (cached files excluded) */
+	uint64_t bytes_received; /* over the network in this call, for the rate */
+	size_t files_done;
+	size_t files_total;      /* files this call fetches */
+	double seconds;          /* since the transfers started */
+};
+
+struct anser_hub_opts {
+	enum anser_repo_type repo_type;
+	const char *revision;         /* branch, tag, refs/pr/N or commit; NULL: main */
+	/*
+	 * What to fetch.  One file name and no patterns: that file alone (one
+	 * HEAD, then the GET).  Otherwise the repo's file list at the resolved
+	 * commit, keeping the files that match a name or a folder ("dir/") in
+	 * files[], or else any include and no exclude glob.  Globs follow
+	 * Python's fnmatchcase, as hf does: '*' also matches '/'.  A name, a
+	 * folder or a set of globs that matches nothing is an error.
+	 */
+	const char *const *files;
+	size_t n_files;
+	const char *const *include;
+	size_t n_include;
+	const char *const *exclude;
+	size_t n_exclude;
+	const char *cache_dir;        /* NULL: $HF_HUB_CACHE, else $HF_HOME/hub */
+	const char *local_dir;        /* NULL: the cache; else files go here */
+	const char *token;            /* NULL: $HF_TOKEN, else the token file */
+	const char *endpoint;         /* NULL: $HF_ENDPOINT, else huggingface.co */
+	int jobs;                     /* files in flight at once; 0: 8 */
+	int dry_run;                  /* plan only: fill the result, fetch nothing */
+	int force;                    /* fetch again even when cached */
+	int offline;                  /* 1: cache only; 0: as $HF_HUB_OFFLINE says */
+	/* Raised (nonzero) by a signal handler to stop; partial files stay. */
+	volatile sig_atomic_t *cancel;
+	/* Called about five times a second from the calling thread; may be NULL. */
+	void (*progress)(const struct anser_hub_progress *p, void *arg);
+	void *progress_arg;
+};
+
+/* One file of a download, in the order of the repo's listing. */
+struct anser_hub_file {
+	char *path;        /* in the repo, '/'-separated */
+	char *local_path;  /* where it is: snapshots/<commit>/<path> or local_dir */
+	uint64_t size;
+	char etag[65];     /* sha256 (LFS) or git blob sha1: the blob's name */
+	int cached;        /* was already there (nothing fetched) */
+};
+
+/* Why a hub call failed, finer than the status. */
+enum anser_hub_error {
+	ANSER_HUB_OK = 0,
+	ANSER_HUB_E_REPO,     /* no such repo, or private/gated and no token */
+	ANSER_HUB_E_TOKEN,    /* the token was refused */
+	ANSER_HUB_E_GATED,    /* gated: terms not accepted for this token */
+	ANSER_HUB_E_FILE,     /* no such file at that revision */
+	ANSER_HUB_E_REVISION, /* no such revision */
+	ANSER_HUB_E_NETWORK,  /* cannot connect, timed out, server errors */
+	ANSER_HUB_E_PROTOCOL, /* an answer that makes no sense */
+	ANSER_HUB_E_CHECKSUM, /* the bytes do not match the Hub's checksum */
+	ANSER_HUB_E_SPACE,    /* not enough free disk space */
+	ANSER_HUB_E_OFFLINE,  /* offline and not in the cache */
+	ANSER_HUB_E_LOCAL,    /* a local file system error */
+	ANSER_HUB_E_ARG,      /* a malformed repo id, path or option */
+	ANSER_HUB_E_CANCELLED,
+};
+
+struct anser_hub_result {
+	char commit[41];      /* the revision resolved; "" if unknown (offline) */
+	char *folder;         /* the snapshot folder, or local_dir */
+	struct anser_hub_file *files;
+	size_t n_files;
+	uint64_t bytes_to_fetch; /* total size of the files not cached */
+	enum anser_hub_error error;
+};
+
+/*
+ * Fetches files of `repo_id` ("org/name") as `opts` says (NULL: defaults,
+ * the whole repo).  On success res lists every file selected with its local
+ * path; with dry_run, where each would go and whether it is cached.  On
+ * failure res->error classifies it and err->msg says what to do about it
+ * ("set HF_TOKEN or check the name").  Files finished before a failure stay
+ * in place.  Free res with anser_hub_result_free, whatever the status.
+ * Blocking; thread-safe; runs up to opts->jobs threads of its own.
+ */
+enum anser_status anser_hub_download(const char *repo_id,
+                                     const struct anser_hub_opts *opts,
+                                     struct anser_hub_result *res,
+                                     struct anser_err *err);
+void anser_hub_result_free(struct anser_hub_result *res);
+
+/*
+ * A repository reference as users write it: "org/name",
+ * "hf://[datasets/|models/|spaces/]org/name[@rev][/path]", or a web URL
+ * "https://huggingface.co/[datasets/]org/name[/resolve|blob|tree/rev/path]"
+ * (also on the host of `endpoint`, which may be NULL).  Fields not in the
+ * string are left empty; has_type and has_revision say which were given.
+ */
+struct anser_hub_ref {
+	char repo_id[256];
+	enum anser_repo_type type;
+	char revision[256];
+	char path[1024];
+	int has_type, has_revision;
+};
+
+enum anser_status anser_hub_parse_ref(const char *s, const char *endpoint,
+                                      struct anser_hub_ref *ref,
+                                      struct anser_err *err);
+
+/* "model", "dataset", "space" -> type; -1 if unknown. */
+int anser_repo_type_parse(const char *name);
+
+/* Python fnmatch.fnmatchcase: 1 if `path` matches `glob`. */
+int anser_hub_match(const char *glob, const char *path);
+
+/*
+ * One line (no newline) for a progress bar `width` columns wide: bytes,
+ * percentage, bar, rate and time left, e.g.
+ * "1/2 files  1.21 GB / 3.06 GB  39% [####      ]  112.0 MB/s  0:16 left".
+ */
+void anser_hub_progress_line(const struct anser_hub_progress *p, int width,
+                             char *buf, size_t size);
+
+/*
+ * The built-in table of released RWKV-7 models: "rwkv7-world-0.1b" is
+ * RWKV-x070-World-0.1B-v2.8-20241210-ctx4096.pth in BlinkDL/rwkv-7-world.
+ * Sizes are those published when the table was written (the Hub's
+ * checksums are what downloads are verified against).
+ */
+struct anser_model_entry {
+	const char *name;    /* "rwkv7-g1-1.5b" */
+	const char *repo;    /* "BlinkDL/rwkv7-g1" */
+	const char *file;    /* the checkpoint */
+	uint64_t size;       /* bytes */
+	const char *note;    /* "World v2.8, ctx 4096", ... */
+};
+
+/* All entries, *n of them. */
+const struct anser_model_entry *anser_model_table(size_t *n);
+
+/* The entry called `name` (any case), or NULL. */
+const struct anser_model_entry *anser_model_lookup(const char *name);
+
+/*
+ * Where the World vocab comes from: repos that ship ANSER_VOCAB_FILE, to be
+ * tried in order (i = 0, 1, ...) while one lacks it; NULL past the last.
+ */
+const char *anser_model_vocab_repo(size_t i);
+
+struct anser_model_files {
+	char checkpoint[4096]; /* the .pth, in the hub cache */
+	char vocab[4096];      /* ANSER_VOCAB_FILE, in the hub cache */
+	char native[4096];     /* the converted file: <repo folder>/anser/<sha256>.anser */
+	char sha256[65];       /* of the checkpoint */
+};
+
+/*
+ * Makes sure the checkpoint and the World vocab of model `name` are in the
+ * hub cache, downloading what is missing (opts: cache, token, endpoint,
+ * offline, progress and cancel are used; may be NULL), and fills out.  The
+ * native file is not created here.
+ */
+enum anser_status anser_model_fetch(const char *name,
+                                    const struct anser_hub_opts *opts,
+                                    struct anser_model_files *out,
+                                    struct anser_err *err);
+
+/*
+ * What `run`, `eval` and `convert` call with what the user typed: an
+ * existing file's path is copied to path unchanged; a model name from the
+ * table is fetched (anser_model_fetch) and converted on first use into the
+ * native file beside it in the cache, whose path is returned.  Anything else
+ * fails with ANSER_E_NOTFOUND.
+ */
+enum anser_status anser_model_resolve(const char *name_or_path,
+                                      const struct anser_hub_opts *opts,
+                                      char *path, size_t size,
+                                      struct anser_err *err);
 
 #endif /* ANSER_H */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -58,16 +59,20 @@ void sha256_blocks_ref(uint32_t h[8], const uint8_t *p, size_t blocks)
 		compress(h, p);
 }
 
-/* The fastest block function, chosen once (a race picks the same one). */
+/* The fastest block function, chosen once; threads hash concurrently
+ * (downloads), so the cached choice is atomic. */
 static sha256_blocks_fn blocks_fn(void)
 {
-	static sha256_blocks_fn fn;
+	static _Atomic(sha256_blocks_fn) fn;
+	sha256_blocks_fn f = atomic_load_explicit(&fn, memory_order_acquire);
 
-	if (!fn) {
-		sha256_blocks_fn f = sha256_blocks_fast(NULL);
-		fn = f ? f : sha256_blocks_ref;
+	if (!f) {
+		f = sha256_blocks_fast(NULL);
+		if (!f)
+			f = sha256_blocks_ref;
+		atomic_store_explicit(&fn, f, memory_order_release);
 	}
-	return fn;
+	return f;
 }
 
 void anser_sha256_init(struct anser_sha256 *s)
