@@ -9,6 +9,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
+#include <stdatomic.h>
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx2,fma,f16c")))
@@ -168,7 +169,7 @@ TARGET static void wkv_avx2(float *S, int N, const float *w, const float *kk,
 
 /* AVX2, FMA and F16C, and the OS saving the YMM registers (CPUID and
  * XGETBV directly: compilers differ in the feature names they accept). */
-static int have_avx2(void)
+static int detect_avx2(void)
 {
 	unsigned a, b, c, d;
 	uint32_t xcr0_lo, xcr0_hi;
@@ -184,6 +185,20 @@ static int have_avx2(void)
 	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
 		return 0;
 	return (b >> 5) & 1; /* AVX2 */
+}
+
+/* Asked once: CPUID is slow, and in a virtual machine every one traps to
+ * the hypervisor, while kernels are chosen on every matrix product. */
+static int have_avx2(void)
+{
+	static _Atomic int known = -1;
+	int v = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (v < 0) {
+		v = detect_avx2();
+		atomic_store_explicit(&known, v, memory_order_relaxed);
+	}
+	return v;
 }
 
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)

@@ -13,6 +13,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
+#include <stdatomic.h>
 #include <immintrin.h>
 
 static const uint32_t K[64] = {
@@ -79,7 +80,7 @@ static void compress_ni(uint32_t h[8], const uint8_t *p, size_t blocks)
 	_mm_storeu_si128((__m128i *)&h[4], s1);
 }
 
-static int have_sha_ni(void)
+static int detect_sha_ni(void)
 {
 	unsigned a, b, c, d;
 
@@ -89,6 +90,19 @@ static int have_sha_ni(void)
 	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
 		return 0;
 	return (b >> 29) & 1;
+}
+
+/* Asked once: CPUID traps to the hypervisor in a virtual machine. */
+static int have_sha_ni(void)
+{
+	static _Atomic int known = -1;
+	int v = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (v < 0) {
+		v = detect_sha_ni();
+		atomic_store_explicit(&known, v, memory_order_relaxed);
+	}
+	return v;
 }
 
 sha256_blocks_fn sha256_blocks_fast(const char **name)

@@ -168,7 +168,9 @@ static void measure(const char *path, struct result *r)
 		anser_model_tensor_data(m, i, &nb);
 		if (t->ndim == 2 && strcmp(t->name, "emb.weight"))
 			r->weight_bytes += (double)nb;
-		if (t->ndim == 2 && strcmp(t->name, "emb.weight"))
+		/* Prefill computes the head for the last row only. */
+		if (t->ndim == 2 && strcmp(t->name, "emb.weight") &&
+		    strcmp(t->name, "head.weight"))
 			r->flops += 2.0 * (double)t->numel;
 	}
 	for (int i = 0; i < PROMPT; i++)
