@@ -75,7 +75,8 @@ static int inside(uint64_t off, uint64_t size, uint64_t lo, uint64_t len)
 static int is_native_type(uint32_t t)
 {
 	return t == ANSER_DTYPE_F32 || t == ANSER_DTYPE_F16 ||
-	       t == ANSER_DTYPE_BF16;
+	       t == ANSER_DTYPE_BF16 || t == ANSER_DTYPE_Q8_0 ||
+	       t == ANSER_DTYPE_Q4_0;
 }
 
 static enum anser_status parse_entry(const struct native_file *f, uint32_t i,
@@ -117,6 +118,14 @@ static enum anser_status parse_entry(const struct native_file *f, uint32_t i,
 			                  "shape", t->name);
 		t->info.shape[d] = (int64_t)v;
 	}
+	/* Quantized blocks never straddle rows: kernels walk a row's blocks. */
+	if (anser_dtype_block_elems(t->info.dtype) > 1 &&
+	    (ndim != 2 || t->info.shape[1] %
+	     (int64_t)anser_dtype_block_elems(t->info.dtype)))
+		return anser_errf(err, ANSER_E_FORMAT,
+		                  "corrupt anser file: tensor '%s' is %s but not a "
+		                  "matrix of whole blocks per row", t->name,
+		                  anser_dtype_name(t->info.dtype));
 	if (!anser_shape_numel(t->info.ndim, t->info.shape, &t->info.numel) ||
 	    !anser_dtype_nbytes(t->info.dtype, t->info.numel, &need))
 		return anser_errf(err, ANSER_E_FORMAT,

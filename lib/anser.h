@@ -54,16 +54,20 @@ const char *anser_version(void);
 /* ---------------------------------------------------------------- dtypes */
 
 /*
- * Element types.  F32, F16 and BF16 are the types a native file stores today;
- * the numbering leaves room for block-quantized types (q8_0, q4), which will
- * describe one block of elements per `anser_dtype_block_bytes` bytes.  The other
- * types only occur in .pth checkpoints and can be listed but not converted.
+ * Element types.  A native file stores F32, F16 and BF16, and the
+ * block-quantized Q8_0 and Q4_0 (man/anser-format.5), which describe one
+ * block of `anser_dtype_block_elems` elements per `anser_dtype_block_bytes`
+ * bytes and only occur in the big matrices, with rows a whole number of
+ * blocks.  The types from F64 on only occur in .pth checkpoints and can be
+ * listed but not converted.
  */
 enum anser_dtype {
 	ANSER_DTYPE_F32  = 0,
 	ANSER_DTYPE_F16  = 1,
 	ANSER_DTYPE_BF16 = 2,
-	/* 3..31: reserved for native (quantized) types */
+	ANSER_DTYPE_Q8_0 = 3, /* 32 x int8 with one f16 scale: 34 bytes */
+	ANSER_DTYPE_Q4_0 = 4, /* 32 x 4 bits with one f16 scale: 18 bytes */
+	/* 5..31: reserved for native types */
 	ANSER_DTYPE_F64  = 32,
 	ANSER_DTYPE_I64  = 33,
 	ANSER_DTYPE_I32  = 34,
@@ -226,25 +230,41 @@ enum anser_status anser_model_verify(const struct anser_model *m,
 
 #define ANSER_VOCAB_FILE "rwkv_vocab_v20230424.txt"
 
+/*
+ * Types: with a float dtype every tensor gets it.  With Q8_0 or Q4_0 the big
+ * matrices (quant.h) get it, the head Q8_0, and everything else (the
+ * embedding, norms, mixing vectors, decay parameters, LoRAs) keeps the
+ * source's float type.  head_type and emb_type, type names ("f16"), override
+ * those two; NULL leaves them to the rule.  A quantized type needs whole
+ * blocks per row; a matrix without them keeps the float type.
+ */
 struct anser_convert_opts {
-	int dtype;             /* ANSER_DTYPE_F32/F16/BF16, or -1: the source's */
-	const char *vocab;     /* path of the World vocab, or NULL for none */
+	int dtype;             /* ANSER_DTYPE_*, or -1: the source's */
+	const char *head_type; /* head.weight's type, or NULL */
+	const char *emb_type;  /* emb.weight's type, or NULL */
+	const char *vocab;     /* path of the World vocab, or NULL: for a .pth
+	                        * none, for a native file the one it embeds */
+	int drop_vocab;        /* a native file's vocab is not carried over */
 	/* Raised (nonzero) by a signal handler to stop early; may be NULL. */
 	volatile sig_atomic_t *cancel;
 };
 
 struct anser_convert_result {
 	struct anser_hparams hp;
-	enum anser_dtype dtype;   /* the output's type */
+	enum anser_dtype dtype;   /* the output's type (of the big matrices) */
+	enum anser_dtype head_dtype, emb_dtype;
+	enum anser_dtype other_dtype; /* of the small tensors, or -1: mixed */
 	size_t n_tensors;
 	uint64_t out_bytes;
 	double seconds;
 };
 
 /*
- * Converts the checkpoint at `in` to a native file at `out`.  The output is
- * written to a temporary file beside `out`, synced, then renamed into place;
- * on any failure (including cancellation) nothing is left behind.  Tensors are
+ * Converts the checkpoint at `in` to a native file at `out`; `in` may also be
+ * a native file, to change its types (its data is verified first, and its
+ * metadata keeps naming the original checkpoint).  The output is written to
+ * a temporary file beside `out`, synced, then renamed into place; on any
+ * failure (including cancellation) nothing is left behind.  Tensors are
  * streamed in bounded chunks, so memory use stays small whatever the model.
  */
 enum anser_status anser_convert_pth(const char *in, const char *out,

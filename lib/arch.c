@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "quant.h"
 
 #define MAX_LAYERS 4096
 
@@ -139,7 +140,8 @@ static enum anser_status expect(struct checker *c, const char *name,
 		                  "tensor '%s' has shape %s, expected %s", name, hs,
 		                  ws);
 	}
-	if (!float_type(c->t[i].dtype))
+	if (!float_type(c->t[i].dtype) &&
+	    !(dtype_is_quant(c->t[i].dtype) && tensor_quantizable(name)))
 		return anser_errf(c->err, ANSER_E_SHAPE,
 		                  "tensor '%s' holds %s values, expected floats",
 		                  name, anser_dtype_name(c->t[i].dtype));

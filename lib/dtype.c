@@ -15,6 +15,8 @@ static const struct {
 	{ ANSER_DTYPE_F32,  "f32",  1, 4 },
 	{ ANSER_DTYPE_F16,  "f16",  1, 2 },
 	{ ANSER_DTYPE_BF16, "bf16", 1, 2 },
+	{ ANSER_DTYPE_Q8_0, "q8_0", 32, 34 },
+	{ ANSER_DTYPE_Q4_0, "q4_0", 32, 18 },
 	{ ANSER_DTYPE_F64,  "f64",  1, 8 },
 	{ ANSER_DTYPE_I64,  "i64",  1, 8 },
 	{ ANSER_DTYPE_I32,  "i32",  1, 4 },

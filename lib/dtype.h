@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "anser.h"
+#include "quant.h"
 
 static inline uint32_t f32_bits(float f)
 {
@@ -107,8 +108,9 @@ static inline float load_f32(enum anser_dtype t, const void *p, uint64_t i)
 
 /*
  * Converts n elements.  src may be F32, F16, BF16 or F64; dst F32, F16 or
- * BF16.  Returns the number of finite inputs that became infinite (overflow
- * of the narrower type), so callers can refuse a lossy conversion.
+ * BF16 (quantized types have their own functions, quant.h).  Returns the
+ * number of finite inputs that became infinite (overflow of the narrower
+ * type), so callers can refuse a lossy conversion.
  */
 uint64_t anser_convert_elems(enum anser_dtype st, const void *src,
                              enum anser_dtype dt, void *dst, uint64_t n);

@@ -12,45 +12,106 @@
  * small enough that a widened tile stays in cache (~2 MB). */
 #define TILE_FLOATS (1u << 19)
 
-void ref_rows_dot(const struct wmat *w, const float *x, int r0, int r1,
-                  float *y)
+/* The types a native file stores: F32 .. Q4_0. */
+#define N_NATIVE (ANSER_DTYPE_Q4_0 + 1)
+
+/* Weight (r, c) of any type. */
+static float wmat_get(const struct wmat *w, int r, int c)
 {
-	/* Accumulates in double: the reference should be the more exact. */
+	uint64_t i = (uint64_t)r * (uint64_t)w->cols + (uint64_t)c;
+
+	if (dtype_is_quant(w->dtype))
+		return quant_get(w->dtype, w->data,
+		                 (uint64_t)w->rows * (uint64_t)w->cols, i);
+	return load_f32(w->dtype, w->data, i);
+}
+
+/* Integer dots of each block with xq's, scaled: the twin of the fast
+ * quantized kernels, which must agree to float rounding. */
+static void ref_rows_dot_q(const struct wmat *w, const struct qx *xq, int r0,
+                           int r1, float *y)
+{
+	const struct qspan sp = quant_span(w->dtype, w->data,
+	                                   (uint64_t)w->rows * (uint64_t)w->cols);
+	const size_t qb = quant_qbytes(w->dtype);
+
 	for (int r = r0; r < r1; r++) {
-		uint64_t base = (uint64_t)r * (uint64_t)w->cols;
 		double acc = 0.0;
-		for (int c = 0; c < w->cols; c++)
-			acc += (double)load_f32(w->dtype, w->data, base + (uint64_t)c) *
-			       x[c];
+		for (int b = 0; b < xq->nb; b++) {
+			const size_t k = (size_t)r * (size_t)xq->nb + (size_t)b;
+			const uint8_t *v = sp.q + k * qb;
+			const int8_t *q = xq->q + b * QBLOCK;
+			int32_t s = 0;
+			if (w->dtype == ANSER_DTYPE_Q8_0) {
+				for (int i = 0; i < QBLOCK; i++)
+					s += (int8_t)v[i] * q[i];
+			} else {
+				for (int i = 0; i < QBLOCK / 2; i++)
+					s += ((v[i] & 15) - 8) * q[i] +
+					     ((v[i] >> 4) - 8) * q[i + QBLOCK / 2];
+			}
+			acc += (double)f16_to_f32(sp.d[k]) * (double)xq->d[b] *
+			       (double)s;
+		}
 		y[r] = (float)acc;
 	}
 }
 
-void ref_widen(enum anser_dtype t, const void *src, float *dst, size_t n)
+/* Any weight type against f32 x, accumulated in double: the reference
+ * should be the more exact. */
+static void ref_rows_dot_exact(const struct wmat *w, const float *x, int r0,
+                               int r1, float *y)
 {
-	const uint16_t *h = src;
+	for (int r = r0; r < r1; r++) {
+		double acc = 0.0;
+		for (int c = 0; c < w->cols; c++)
+			acc += (double)wmat_get(w, r, c) * x[c];
+		y[r] = (float)acc;
+	}
+}
 
-	switch (t) {
+void ref_rows_dot(const struct wmat *w, const float *x, const struct qx *xq,
+                  int r0, int r1, float *y)
+{
+	if (dtype_is_quant(w->dtype))
+		ref_rows_dot_q(w, xq, r0, r1, y);
+	else
+		ref_rows_dot_exact(w, x, r0, r1, y);
+}
+
+void ref_widen(const struct wmat *w, int r0, int r1, float *out)
+{
+	const size_t cols = (size_t)w->cols, n = (size_t)(r1 - r0) * cols;
+	const size_t first = (size_t)r0 * cols;
+	const uint16_t *h = (const uint16_t *)w->data + first;
+
+	switch (w->dtype) {
 	case ANSER_DTYPE_F16:
 		for (size_t i = 0; i < n; i++)
-			dst[i] = f16_to_f32(h[i]);
+			out[i] = f16_to_f32(h[i]);
 		break;
 	case ANSER_DTYPE_BF16:
 		for (size_t i = 0; i < n; i++)
-			dst[i] = bf16_to_f32(h[i]);
+			out[i] = bf16_to_f32(h[i]);
 		break;
+	case ANSER_DTYPE_Q8_0:
+	case ANSER_DTYPE_Q4_0: {
+		/* Rows are whole blocks: block first / 32 starts row r0. */
+		struct qspan sp = quant_span(w->dtype, w->data,
+		                             (uint64_t)w->rows * cols);
+		size_t k = first / QBLOCK;
+		dequantize(w->dtype, sp.q + k * quant_qbytes(w->dtype), sp.d + k,
+		           n / QBLOCK, out);
+		break;
+	}
 	default:
-		memcpy(dst, src, n * sizeof(float));
+		memcpy(out, (const float *)w->data + first, n * sizeof(float));
 	}
 }
 
 void widen_rows(const struct wmat *w, int r0, int r1, float *out)
 {
-	size_t n = (size_t)(r1 - r0) * (size_t)w->cols;
-	size_t first = (size_t)r0 * (size_t)w->cols;
-	size_t es = anser_dtype_block_bytes(w->dtype);
-
-	kernels_widen()(w->dtype, (const uint8_t *)w->data + first * es, out, n);
+	kernels_widen()(w, r0, r1, out);
 }
 
 void ref_wkv(float *S, int N, const float *w, const float *kk, const float *b,
@@ -70,15 +131,31 @@ void ref_wkv(float *S, int N, const float *w, const float *kk, const float *b,
 
 void ref_linear(const struct wmat *w, const float *x, int T, float *y)
 {
+	/* One token of quantized weights goes the integer way, as decoding
+	 * does; more tokens multiply the dequantized weights. */
+	if (T == 1 && dtype_is_quant(w->dtype)) {
+		void *buf = malloc(qx_bytes(w->cols));
+		struct qx xq;
+		if (!buf)
+			abort(); /* tests only */
+		qx_init(&xq, buf, w->cols);
+		ref_quantize_x(x, &xq);
+		ref_rows_dot_q(w, &xq, 0, w->rows, y);
+		free(buf);
+		return;
+	}
 	for (int t = 0; t < T; t++)
-		ref_rows_dot(w, x + (size_t)t * (size_t)w->cols, 0, w->rows,
-		             y + (size_t)t * (size_t)w->rows);
+		ref_rows_dot_exact(w, x + (size_t)t * (size_t)w->cols, 0, w->rows,
+		                   y + (size_t)t * (size_t)w->rows);
 }
 
-int kernels_force_ref(void)
+int kernels_limit(void)
 {
 	const char *e = getenv("ANSER_KERNELS");
-	return e && !strcmp(e, "ref");
+
+	if (!e)
+		return 99;
+	return !strcmp(e, "ref") ? 0 : !strcmp(e, "avx2") ? 1 : 99;
 }
 
 size_t linear_scratch_floats(int cols)
@@ -96,7 +173,8 @@ struct many {
 	size_t per_thread;
 	int *tile_rows;   /* [n_jobs] rows per tile (sequence mode) */
 	size_t *first;    /* [n_jobs + 1] first global task of each job */
-	rows_dot_fn dot[3];
+	rows_dot_fn dot[N_NATIVE];
+	struct qx *xq;    /* [n_jobs]: x quantized, for quantized weights */
 };
 
 /* Global task index -> (job, local index). */
@@ -120,7 +198,7 @@ static void run_rows(void *arg, size_t begin, size_t end, int thread)
 		size_t stop = end < m->first[j + 1] ? end : m->first[j + 1];
 		int r0 = (int)(begin - m->first[j]), r1 = (int)(stop - m->first[j]);
 
-		m->dot[jb->w->dtype](jb->w, jb->x, r0, r1, jb->y);
+		m->dot[jb->w->dtype](jb->w, jb->x, &m->xq[j], r0, r1, jb->y);
 		begin = stop;
 	}
 }
@@ -156,10 +234,11 @@ void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
 {
 	size_t first[16 + 1];
 	int tile_rows[16];
+	struct qx xq[16];
 	struct many m = {
 		.jobs = jobs, .n_jobs = n_jobs, .T = T, .scratch = scratch,
 		.per_thread = scratch_per_thread, .tile_rows = tile_rows,
-		.first = first,
+		.first = first, .xq = xq,
 	};
 
 	if (n_jobs > 16) { /* callers pass a handful; split larger batches */
@@ -170,10 +249,20 @@ void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
 	}
 	first[0] = 0;
 	if (T == 1) {
-		for (int d = 0; d < 3; d++)
+		/* Sequence mode's tiles are idle now: quantized x goes there
+		 * (linear_scratch_floats leaves room for 16 jobs). */
+		uint8_t *q = (uint8_t *)scratch;
+		quantize_x_fn quant_x = kernels_quantize_x();
+		for (int d = 0; d < N_NATIVE; d++)
 			m.dot[d] = kernels_rows_dot((enum anser_dtype)d, NULL);
-		for (int j = 0; j < n_jobs; j++)
+		for (int j = 0; j < n_jobs; j++) {
 			first[j + 1] = first[j] + (size_t)jobs[j].w->rows;
+			if (dtype_is_quant(jobs[j].w->dtype)) {
+				qx_init(&xq[j], q, jobs[j].w->cols);
+				quant_x(jobs[j].x, &xq[j]);
+				q += qx_bytes(jobs[j].w->cols);
+			}
+		}
 		pool_run(p, run_rows, &m, first[n_jobs]);
 		return;
 	}

@@ -2,8 +2,10 @@
  * kernels.h - the arithmetic of the forward pass.
  *
  * Every fast kernel has a plain-C twin (ref_*) that tests compare it with.
- * Weights stay in their stored type (f32, f16, bf16) and are widened to f32
- * as they are used; all arithmetic is f32.
+ * Weights stay in their stored type (f32, f16, bf16, q8_0, q4_0) and are
+ * widened to f32 as they are used; all arithmetic is f32, except that decoding
+ * with quantized weights takes integer dot products of 32 weights with 32
+ * activations quantized to int8, then scales them in f32.
  */
 #ifndef ANSER_KERNELS_H
 #define ANSER_KERNELS_H
@@ -11,6 +13,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "quant.h"
 #include "threads.h"
 
 /* A weight matrix, row-major (rows, cols), read in place. */
@@ -22,30 +25,46 @@ struct wmat {
 
 /*
  * y[r] = dot(W[r], x) for rows r in [r0, r1): the matrix-vector product that
- * decoding is made of.  Memory-bound: each weight is read once.
+ * decoding is made of.  Memory-bound: each weight is read once.  Float
+ * weights use x; quantized weights use xq, x quantized to q8 blocks, and
+ * sum integer products block by block, each times the two blocks' scales.
  */
-typedef void (*rows_dot_fn)(const struct wmat *w, const float *x, int r0,
-                            int r1, float *y);
+typedef void (*rows_dot_fn)(const struct wmat *w, const float *x,
+                            const struct qx *xq, int r0, int r1, float *y);
 
-void ref_rows_dot(const struct wmat *w, const float *x, int r0, int r1,
-                  float *y);
+void ref_rows_dot(const struct wmat *w, const float *x, const struct qx *xq,
+                  int r0, int r1, float *y);
 
 /* The fastest rows_dot this CPU supports for `dtype` (ref_rows_dot when
- * nothing better exists).  `name` gets "avx2", "ref", ... */
+ * nothing better exists).  `name` gets "avx2", "avx512-vnni", "ref", ... */
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name);
 
-/* Set ANSER_KERNELS=ref in the environment to force the plain-C kernels. */
-int kernels_force_ref(void);
+/* x[cols] to q8 blocks for rows_dot on quantized weights (quant.h); the
+ * fast version gives exactly ref_quantize_x's integers and scales. */
+typedef void (*quantize_x_fn)(const float *x, struct qx *xq);
+quantize_x_fn kernels_quantize_x(void);
 
-/* Widens rows [r0, r1) of w to f32 into out[(r1 - r0) * cols]. */
-void widen_rows(const struct wmat *w, int r0, int r1, float *out);
+/* The most a kernel may use: ANSER_KERNELS=ref in the environment forces
+ * the plain-C kernels (0), =avx2 stops at AVX2 (1); else no limit. */
+int kernels_limit(void);
 
-/* n elements of type t (F32, F16, BF16) to f32: the plain-C twin and the
- * fastest this CPU has.  Sequence mode widens every weight tile with it. */
-typedef void (*widen_fn)(enum anser_dtype t, const void *src, float *dst,
-                         size_t n);
-void ref_widen(enum anser_dtype t, const void *src, float *dst, size_t n);
+#if defined(__x86_64__)
+/* What this CPU has, asked once, within kernels_limit (kernels_x86.c). */
+int cpu_avx2(void);       /* AVX2, FMA and F16C */
+int cpu_avx512vnni(void); /* and AVX-512 F, BW, VL and VNNI */
+/* The quantized kernels (kernels_q_x86.c); NULL when the CPU has none. */
+rows_dot_fn q_rows_dot_x86(enum anser_dtype t, const char **name);
+void quantize_x_avx2(const float *x, struct qx *xq);
+void widen_q_avx2(const struct wmat *w, int r0, int r1, float *out);
+#endif
+
+/* Rows [r0, r1) of w as f32 into out[(r1 - r0) * cols], any type: the
+ * plain-C twin and the fastest this CPU has.  Sequence mode widens every
+ * weight tile with it, and the embedding its rows. */
+typedef void (*widen_fn)(const struct wmat *w, int r0, int r1, float *out);
+void ref_widen(const struct wmat *w, int r0, int r1, float *out);
 widen_fn kernels_widen(void);
+void widen_rows(const struct wmat *w, int r0, int r1, float *out);
 
 /*
  * One token of the state recurrence for one head (N x N state S, row i =

@@ -91,38 +91,49 @@ TARGET static inline void rows_dot_t(enum anser_dtype t, const struct wmat *w,
 	}
 }
 
-TARGET static void dot_f32(const struct wmat *w, const float *x, int r0,
-                           int r1, float *y)
+TARGET static void dot_f32(const struct wmat *w, const float *x,
+                           const struct qx *xq, int r0, int r1, float *y)
 {
+	(void)xq;
 	rows_dot_t(ANSER_DTYPE_F32, w, x, r0, r1, y);
 }
 
-TARGET static void dot_f16(const struct wmat *w, const float *x, int r0,
-                           int r1, float *y)
+TARGET static void dot_f16(const struct wmat *w, const float *x,
+                           const struct qx *xq, int r0, int r1, float *y)
 {
+	(void)xq;
 	rows_dot_t(ANSER_DTYPE_F16, w, x, r0, r1, y);
 }
 
-TARGET static void dot_bf16(const struct wmat *w, const float *x, int r0,
-                            int r1, float *y)
+TARGET static void dot_bf16(const struct wmat *w, const float *x,
+                            const struct qx *xq, int r0, int r1, float *y)
 {
+	(void)xq;
 	rows_dot_t(ANSER_DTYPE_BF16, w, x, r0, r1, y);
 }
 
-/* f16/bf16 to f32, 8 at a time. */
-TARGET static void widen_avx2(enum anser_dtype t, const void *src, float *dst,
-                              size_t n)
+/* Rows of any type to f32, 8 at a time. */
+TARGET static void widen_avx2(const struct wmat *w, int r0, int r1,
+                              float *out)
 {
+	const enum anser_dtype t = w->dtype;
+	const size_t n = (size_t)(r1 - r0) * (size_t)w->cols;
+	const size_t first = (size_t)r0 * (size_t)w->cols;
 	size_t i = 0;
 
-	if (t == ANSER_DTYPE_F32) {
-		memcpy(dst, src, n * sizeof(float));
+	if (dtype_is_quant(t)) {
+		widen_q_avx2(w, r0, r1, out);
 		return;
 	}
+	if (t == ANSER_DTYPE_F32) {
+		memcpy(out, (const float *)w->data + first, n * sizeof(float));
+		return;
+	}
+	const uint16_t *src = (const uint16_t *)w->data + first;
 	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(dst + i, load8(t, src, i));
+		_mm256_storeu_ps(out + i, load8(t, src, i));
 	for (; i < n; i++)
-		dst[i] = load_f32(t, src, i);
+		out[i] = load_f32(t, src, i);
 }
 
 TARGET static inline float dot64(const float *a, const float *b, int n)
@@ -187,45 +198,85 @@ static int detect_avx2(void)
 	return (b >> 5) & 1; /* AVX2 */
 }
 
+/* AVX-512 F, BW, VL and VNNI, and the OS saving the opmask and ZMM state. */
+static int detect_avx512vnni(void)
+{
+	unsigned a, b, c, d;
+	uint32_t xcr0_lo, xcr0_hi;
+
+	if (!detect_avx2() || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return 0;
+	if (!(b & (1u << 16)) || !(b & (1u << 30)) || !(b & (1u << 31)) ||
+	    !(c & (1u << 11)))
+		return 0;
+	__asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+	return (xcr0_lo & 0xe6) == 0xe6;
+}
+
 /* Asked once: CPUID is slow, and in a virtual machine every one traps to
  * the hypervisor, while kernels are chosen on every matrix product. */
-static int have_avx2(void)
+static int have(_Atomic int *known, int (*detect)(void))
 {
-	static _Atomic int known = -1;
-	int v = atomic_load_explicit(&known, memory_order_relaxed);
+	int v = atomic_load_explicit(known, memory_order_relaxed);
 
 	if (v < 0) {
-		v = detect_avx2();
-		atomic_store_explicit(&known, v, memory_order_relaxed);
+		v = detect();
+		atomic_store_explicit(known, v, memory_order_relaxed);
 	}
 	return v;
 }
 
+static _Atomic int known_avx2 = -1, known_512 = -1;
+
+int cpu_avx2(void)
+{
+	return kernels_limit() >= 1 && have(&known_avx2, detect_avx2);
+}
+
+int cpu_avx512vnni(void)
+{
+	return kernels_limit() >= 2 && have(&known_512, detect_avx512vnni);
+}
+
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 {
-	static const rows_dot_fn fast[3] = { dot_f32, dot_f16, dot_bf16 };
+	static const rows_dot_fn fast[] = { dot_f32, dot_f16, dot_bf16 };
+	const char *dummy;
+	rows_dot_fn f;
 
-	if ((unsigned)dtype < 3 && !kernels_force_ref() && have_avx2()) {
-		if (name)
-			*name = "avx2";
+	if (!name)
+		name = &dummy;
+	if (dtype_is_quant(dtype) && (f = q_rows_dot_x86(dtype, name)))
+		return f;
+	if ((unsigned)dtype < ARRAY_SIZE(fast) && cpu_avx2()) {
+		*name = "avx2";
 		return fast[dtype];
 	}
-	if (name)
-		*name = "ref";
+	*name = "ref";
 	return ref_rows_dot;
 }
 
 widen_fn kernels_widen(void)
 {
-	return !kernels_force_ref() && have_avx2() ? widen_avx2 : ref_widen;
+	return cpu_avx2() ? widen_avx2 : ref_widen;
+}
+
+quantize_x_fn kernels_quantize_x(void)
+{
+	return cpu_avx2() ? quantize_x_avx2 : ref_quantize_x;
 }
 
 wkv_fn kernels_wkv(void)
 {
-	return !kernels_force_ref() && have_avx2() ? wkv_avx2 : ref_wkv;
+	return cpu_avx2() ? wkv_avx2 : ref_wkv;
 }
 
 #else /* not x86-64: the portable kernels only */
+
+quantize_x_fn kernels_quantize_x(void)
+{
+	return ref_quantize_x;
+}
 
 widen_fn kernels_widen(void)
 {
@@ -236,7 +287,6 @@ wkv_fn kernels_wkv(void)
 {
 	return ref_wkv;
 }
-
 
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 {

@@ -18,6 +18,7 @@
 
 #include "../formats/native.h"
 #include "native_write.h"
+#include "dtype.h"
 
 #define CHUNK_ELEMS (1u << 20)
 
@@ -86,7 +87,6 @@ static int by_layer_then_name(const void *a, const void *b)
 static enum anser_status plan(struct job *j)
 {
 	const struct anser_tensor_info *info = j->src->info;
-	const enum anser_dtype dtype = j->o->dtype;
 	struct order *ord;
 	uint64_t off;
 
@@ -120,6 +120,8 @@ static enum anser_status plan(struct job *j)
 	for (size_t k = 0; k < j->n; k++) {
 		struct native_tensor *t = &j->t[k];
 		const struct anser_tensor_info *s = &info[j->order[k]];
+		enum anser_dtype dtype = j->o->dtypes ? j->o->dtypes[j->order[k]] :
+		                         j->o->dtype;
 
 		if (strlen(s->name) > NATIVE_NAME_MAX)
 			return anser_errf(j->err, ANSER_E_UNSUPPORTED,
@@ -127,7 +129,9 @@ static enum anser_status plan(struct job *j)
 			                  s->name, NATIVE_NAME_MAX);
 		t->info = *s;
 		t->info.dtype = dtype;
-		if (!anser_dtype_nbytes(dtype, s->numel, &t->nbytes))
+		if ((dtype_is_quant(dtype) && (s->ndim != 2 ||
+		                               s->shape[1] % QBLOCK)) ||
+		    !anser_dtype_nbytes(dtype, s->numel, &t->nbytes))
 			return anser_errf(j->err, ANSER_E_SHAPE,
 			                  "tensor '%s' cannot be stored as %s", s->name,
 			                  anser_dtype_name(dtype));
@@ -139,37 +143,72 @@ static enum anser_status plan(struct job *j)
 	return ANSER_OK;
 }
 
-static enum anser_status write_tensor(struct job *j, size_t k, void *buf)
+/*
+ * Streams tensor k in chunks of whole blocks.  Quantized types are read as
+ * f32 into fbuf and quantized here, so sources only ever convert between
+ * float types; their integers and scales go to the two parts of the tensor
+ * (quant.h), and the two parts' CRCs are joined at the end.
+ */
+static enum anser_status write_tensor(struct job *j, size_t k, void *buf,
+                                      float *fbuf)
 {
 	struct native_tensor *t = &j->t[k];
+	const enum anser_dtype dt = t->info.dtype;
+	const int quant = dtype_is_quant(dt);
+	const uint64_t nblk = t->info.numel / QBLOCK;
+	const size_t qb = quant ? quant_qbytes(dt) : 0;
 	void *s;
 	enum anser_status st;
-	uint64_t left = t->info.numel, off = t->offset, overflow = 0;
-	size_t es = anser_dtype_block_bytes(j->o->dtype);
-	uLong crc = crc32(0L, Z_NULL, 0);
+	uint64_t left = t->info.numel, off = t->offset, overflow = 0, nb = 0;
+	uint64_t doff = t->offset + nblk * qb; /* quantized: the scales */
+	uLong crc = crc32(0L, Z_NULL, 0), dcrc = crc;
 
 	if ((st = j->src->open(j->src->ctx, j->order[k], &s, j->err)))
 		return st;
 	while (left && !st) {
+		/* CHUNK_ELEMS is a multiple of QBLOCK, and so is a quantized
+		 * tensor's numel. */
 		uint64_t n = left < CHUNK_ELEMS ? left : CHUNK_ELEMS;
 		if (j->o->cancel && *j->o->cancel) {
 			st = anser_errf(j->err, ANSER_E_CANCELLED, "interrupted");
 			break;
 		}
-		st = j->src->read(s, j->o->dtype, buf, n, &overflow, j->err);
-		if (!st)
-			st = write_at(j, buf, n * es, off);
-		crc = crc32(crc, buf, (uInt)(n * es));
-		off += n * es;
+		if (quant) {
+			uint8_t *q = buf;
+			uint16_t *d = (uint16_t *)(q + CHUNK_ELEMS); /* n/32 scales */
+			size_t blocks = (size_t)(n / QBLOCK);
+			st = j->src->read(s, ANSER_DTYPE_F32, fbuf, n, &overflow,
+			                  j->err);
+			if (st)
+				break;
+			quantize(dt, fbuf, blocks, q, d);
+			for (size_t b = 0; b < blocks; b++)
+				overflow += (d[b] & 0x7fff) >= 0x7c00;
+			nb = blocks * qb;
+			if (!(st = write_at(j, q, nb, off)))
+				st = write_at(j, d, blocks * 2, doff);
+			crc = crc32(crc, q, (uInt)nb);
+			dcrc = crc32(dcrc, (const Bytef *)d, (uInt)(blocks * 2));
+			doff += blocks * 2;
+		} else {
+			anser_dtype_nbytes(dt, n, &nb);
+			st = j->src->read(s, dt, buf, n, &overflow, j->err);
+			if (!st)
+				st = write_at(j, buf, nb, off);
+			crc = crc32(crc, buf, (uInt)nb);
+		}
+		off += nb;
 		left -= n;
 	}
+	if (quant)
+		crc = crc32_combine(crc, dcrc, (z_off_t)(nblk * 2));
 	j->src->close(s);
 	if (!st && overflow)
 		st = anser_errf(j->err, ANSER_E_RANGE,
 		                "tensor '%s': %llu values overflow %s; choose a wider "
 		                "--type", t->info.name,
 		                (unsigned long long)overflow,
-		                anser_dtype_name(j->o->dtype));
+		                anser_dtype_name(dt));
 	t->crc = (uint32_t)crc;
 	return st;
 }
@@ -179,6 +218,7 @@ static enum anser_status write_all(struct job *j)
 	uint8_t hdr[NATIVE_HEADER_SIZE], *index = NULL;
 	enum anser_status st = ANSER_OK;
 	void *buf;
+	float *fbuf;
 	int rc;
 
 	/* Claim the space now so a full disk fails before hours of work. */
@@ -191,13 +231,14 @@ static enum anser_status write_all(struct job *j)
 	if (rc && ftruncate(j->fd, (off_t)j->h.file_size))
 		return anser_errno(j->err, "cannot write '%s'", j->tmp);
 	buf = anser_malloc(CHUNK_ELEMS * 4);
+	fbuf = anser_malloc(CHUNK_ELEMS * 4);
 	index = anser_calloc(j->n ? j->n : 1, NATIVE_ENTRY_SIZE);
-	if (!buf || !index) {
+	if (!buf || !fbuf || !index) {
 		st = anser_errf(j->err, ANSER_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t k = 0; k < j->n && !st; k++)
-		st = write_tensor(j, k, buf);
+		st = write_tensor(j, k, buf, fbuf);
 	if (st)
 		goto out;
 	for (size_t k = 0; k < j->n; k++)
@@ -219,6 +260,7 @@ static enum anser_status write_all(struct job *j)
 		st = anser_errno(j->err, "cannot sync '%s'", j->tmp);
 out:
 	anser_free(buf);
+	anser_free(fbuf);
 	anser_free(index);
 	return st;
 }

@@ -25,7 +25,8 @@ struct tensor_source {
 };
 
 struct native_write_opts {
-	enum anser_dtype dtype;      /* every tensor is stored as this */
+	enum anser_dtype dtype;      /* every tensor is stored as this, */
+	const enum anser_dtype *dtypes; /* or [n] by source index, if set */
 	const char *meta_json;       /* the metadata block */
 	const char *vocab;           /* vocab text, or NULL */
 	size_t vocab_len;

@@ -37,7 +37,7 @@ run inspect
 check "a missing operand exits 2" sh -c '[ '"$RC"' -eq 2 ]'
 run convert --type q5 x.pth
 check "an unknown --type exits 2 naming it" \
-	sh -c '[ '"$RC"' -eq 2 ] && grep -q "unknown type .q5." "$1"' _ "$T/err"
+	sh -c '[ '"$RC"' -eq 2 ] && grep -q "unknown type .q5." "$1" && grep -q "q8_0 or q4_0" "$1"' _ "$T/err"
 run help nope
 check "anser help of an unknown command exits 2" sh -c '[ '"$RC"' -eq 2 ]'
 if [ -w /dev/full ]; then

@@ -41,6 +41,31 @@ check "converting again replaces the output" sh -c '[ '"$RC"' -eq 0 ] && [ -s "$
 check "no temporary files are left after success" \
 	sh -c '! ls -a "$1" | grep -q "\.tmp\."' _ "$T/g"
 
+# --- quantized types -------------------------------------------------------
+# small.pth: C256, f16.  Matrices get the type, the head q8_0, the rest f16.
+for ty in q8_0 q4_0; do
+	run convert --no-vocab --type "$ty" "$T/g/small.pth" -o "$T/g/small-$ty.anser"
+	check "--type $ty: the summary names each group's type" \
+		grep -q "V1024, .*M params, $ty (head q8_0, embedding f16, rest f16), no vocab" "$T/out"
+	run inspect --tensors --verify "$T/g/small-$ty.anser"
+	check "--type $ty: inspect lists each tensor's type, and it verifies" \
+		sh -c '[ '"$RC"' -eq 0 ] && grep -q "blocks.2.ffn.key.weight *'"$ty"'" "$1" &&
+		       grep -q "head.weight *q8_0" "$1" && grep -q "blocks.0.att.w1 *f16" "$1" &&
+		       grep -q "emb.weight *f16" "$1"' _ "$T/out"
+done
+check "q4_0 output is smaller than q8_0 output, which is smaller than f16's" \
+	sh -c '[ $(stat -c %s "$1") -lt $(stat -c %s "$2") ] && [ $(stat -c %s "$2") -lt $(stat -c %s "$3") ]' \
+	_ "$T/g/small-q4_0.anser" "$T/g/small-q8_0.anser" "$T/g/small-f16.anser"
+run convert -q --type q4_0 --head-type f32 --emb-type q8_0 "$T/g/small-f32.anser"
+run inspect --tensors "$T/g/small-f32.q4_0.anser"
+check "an anser input requantizes to IN.TYPE.anser; --head-type and --emb-type apply" \
+	sh -c '[ '"$RC"' -eq 0 ] && grep -q "blocks.0.att.key.weight *q4_0" "$1" &&
+	       grep -q "head.weight *f32" "$1" && grep -q "emb.weight *q8_0" "$1" &&
+	       grep -q "ln_out.weight *f32" "$1"' _ "$T/out"
+run convert --type q8_0 --head-type q3 "$T/g/small.pth" -o "$T/g/x.anser"
+check "an unknown --head-type exits 2 naming it" \
+	sh -c '[ '"$RC"' -eq 2 ] && grep -q "unknown head type .q3." "$1" && [ ! -e "$2" ]' _ "$T/err" "$T/g/x.anser"
+
 # --- the vocab -----------------------------------------------------------
 mkdir "$T/v"
 cp "$FIX/world-shape.pth" "$T/v/w.pth"
@@ -106,7 +131,11 @@ bad "a state-tuning file" "state file" "$STATIC/state-micro.pth"
 bad "the legacy (pre-1.6) PyTorch format" "legacy PyTorch format" "$STATIC/legacy.pth"
 bad "a big-endian checkpoint" "big-endian" "$FIX/big-endian.pth"
 run convert --no-vocab -q "$STATIC/golden/micro.pth" -o "$T/m.anser"
-bad "an anser file as input" "not a zip file" "$T/m.anser"
+run convert "$T/m.anser"
+check "an anser input without --type or -o is a usage error" \
+	sh -c '[ '"$RC"' -eq 2 ] && grep -q "anser file already: give --type or -o" "$1"' _ "$T/err"
+head -c 100000 "$T/m.anser" > "$T/trunc.anser"
+bad "a truncated anser file as input" "truncated" "$T/trunc.anser"
 refuse "an output folder that does not exist" "cannot create a file beside" \
 	convert --no-vocab "$STATIC/golden/micro.pth" -o "$T/nodir/x.anser"
 mkdir "$T/ro"

@@ -318,6 +318,16 @@ int main(void)
 		 * conversion. */
 		run_case(&g, ANSER_DTYPE_F16, 16, 2, 2e-2);
 		run_case(&g, ANSER_DTYPE_BF16, 16, 2, 0.5);
+		/* Quantized matrices (and a q8_0 head): chunk 1 takes the
+		 * integer kernels, chunk 16 the dequantized tiles.  Weight
+		 * errors of ~0.6% (q8_0) and ~9% (q4_0) of a weight's spread
+		 * grow through these random models to max logit moves of
+		 * about 0.9 and 5.6 (logits spread ~2).  These bounds catch a
+		 * broken type; the KL figures of anser eval measure quality. */
+		run_case(&g, ANSER_DTYPE_Q8_0, 1, 2, 1.5);
+		run_case(&g, ANSER_DTYPE_Q8_0, 16, 2, 1.5);
+		run_case(&g, ANSER_DTYPE_Q4_0, 1, 2, 8);
+		run_case(&g, ANSER_DTYPE_Q4_0, 16, 1, 8);
 		test_batch(&g, 16, 2);
 		test_batch(&g, 128, 1);
 		test_batch(&g, 1, 2);

@@ -10,6 +10,8 @@
 #include "../../lib/kernels.h"
 #include "../harness.h"
 
+#define N_TYPES (ANSER_DTYPE_Q4_0 + 1) /* the native types */
+
 static uint32_t rng = 2463534242u;
 
 static float frand(void)
@@ -30,7 +32,13 @@ static struct wmat make(enum anser_dtype t, int rows, int cols)
 
 	for (size_t i = 0; i < n; i++)
 		f[i] = frand();
-	anser_convert_elems(ANSER_DTYPE_F32, f, t, d, n);
+	if (dtype_is_quant(t)) {
+		/* Integers first, then scales (quant.h). */
+		uint8_t *q = d;
+		quantize(t, f, n / QBLOCK, q, (uint16_t *)(q + n / QBLOCK * quant_qbytes(t)));
+	} else {
+		anser_convert_elems(ANSER_DTYPE_F32, f, t, d, n);
+	}
 	free(f);
 	return w;
 }
@@ -46,29 +54,42 @@ static double rel_err(const float *a, const float *b, size_t n)
 	return m;
 }
 
+/* Quantized types need whole blocks per row; the shapes they skip. */
+static int shape_ok(int t, int cols)
+{
+	return !dtype_is_quant((enum anser_dtype)t) || cols % QBLOCK == 0;
+}
+
 static void test_rows_dot(void)
 {
 	static const int shapes[][2] = { { 1, 1 }, { 5, 7 }, { 3, 16 }, { 9, 33 },
-	                                 { 64, 64 }, { 130, 768 }, { 7, 1001 } };
-	for (int t = 0; t < 3; t++) {
+	                                 { 64, 64 }, { 130, 768 }, { 7, 1001 },
+	                                 { 1, 32 }, { 6, 96 }, { 13, 2048 } };
+	for (int t = 0; t < N_TYPES; t++) {
 		const char *name;
 		rows_dot_fn fast = kernels_rows_dot((enum anser_dtype)t, &name);
 		double worst = 0;
 		for (size_t s = 0; s < ARRAY_SIZE(shapes); s++) {
+			if (!shape_ok(t, shapes[s][1]))
+				continue;
 			struct wmat w = make((enum anser_dtype)t, shapes[s][0], shapes[s][1]);
 			float *x = malloc((size_t)w.cols * 4), *y1 = calloc((size_t)w.rows + 1, 4);
 			float *y2 = calloc((size_t)w.rows + 1, 4);
+			void *qbuf = malloc(qx_bytes(w.cols));
+			struct qx xq;
 			for (int i = 0; i < w.cols; i++)
 				x[i] = frand();
+			qx_init(&xq, qbuf, w.cols);
+			ref_quantize_x(x, &xq);
 			y1[w.rows] = y2[w.rows] = 42.0f; /* a guard past the end */
-			fast(&w, x, 0, w.rows, y1);
-			ref_rows_dot(&w, x, 0, w.rows, y2);
+			fast(&w, x, &xq, 0, w.rows, y1);
+			ref_rows_dot(&w, x, &xq, 0, w.rows, y2);
 			double e = rel_err(y1, y2, (size_t)w.rows + 1);
 			if (e > worst)
 				worst = e;
 			/* A sub-range writes only its rows. */
 			memset(y1, 0, (size_t)w.rows * 4);
-			fast(&w, x, w.rows / 2, w.rows, y1);
+			fast(&w, x, &xq, w.rows / 2, w.rows, y1);
 			for (int r = 0; r < w.rows / 2; r++)
 				if (y1[r] != 0.0f)
 					worst = INFINITY;
@@ -76,6 +97,7 @@ static void test_rows_dot(void)
 			free(x);
 			free(y1);
 			free(y2);
+			free(qbuf);
 		}
 		char what[128];
 		snprintf(what, sizeof(what), "rows_dot %s (%s) matches the reference (rel err %.1e)",
@@ -84,17 +106,136 @@ static void test_rows_dot(void)
 	}
 }
 
+/* The integer path stays close to the exact product of the dequantized
+ * weights with x: the activation's own rounding is the only difference. */
+static void test_quant_dot_error(void)
+{
+	for (int t = ANSER_DTYPE_Q8_0; t <= ANSER_DTYPE_Q4_0; t++) {
+		struct wmat w = make((enum anser_dtype)t, 64, 768);
+		float x[768], y1[64];
+		double num = 0, den = 0;
+		for (int i = 0; i < 768; i++)
+			x[i] = frand();
+		ref_linear(&w, x, 1, y1); /* T == 1: the integer path */
+		for (int r = 0; r < 64; r++) {
+			double a = 0;
+			for (int c = 0; c < 768; c++)
+				a += (double)quant_get(w.dtype, w.data, 64 * 768, (uint64_t)r * 768 + c) * x[c];
+			num += (y1[r] - a) * (y1[r] - a);
+			den += a * a;
+		}
+		char what[128];
+		snprintf(what, sizeof(what), "%s: integer dot within 1%% of the exact one (rms %.1e)",
+		         anser_dtype_name((enum anser_dtype)t), sqrt(num / den));
+		CHECK(sqrt(num / den) < 0.01, what);
+		free((void *)w.data);
+	}
+}
+
+/* Round trips: q8_0 within half a step of each block's scale; the q4_0
+ * scale search beats m / -8 (the plain choice) on random weights. */
+static void test_quant_roundtrip(void)
+{
+	enum { N = 32 * 512 };
+	static float f[N], g[N];
+	static uint8_t q[N];
+	static uint16_t d[N / 32];
+	double e4 = 0, e4max = 0;
+	int bad = 0;
+
+	for (int i = 0; i < N; i++)
+		f[i] = frand() * (i % 64 < 32 ? 1.0f : 0.001f) * (i % 97 ? 1.0f : 20.0f);
+	quantize(ANSER_DTYPE_Q8_0, f, N / 32, q, d);
+	dequantize(ANSER_DTYPE_Q8_0, q, d, N / 32, g);
+	/* quant_get reads a tensor laid out as integers, then scales. */
+	uint8_t *t = malloc(N + N / 16);
+	memcpy(t, q, N);
+	memcpy(t + N, d, N / 16);
+	for (int i = 0; i < N; i++) {
+		float s = f16_to_f32(d[i / 32]);
+		if (fabsf(f[i] - g[i]) > s * 0.5001f + 1e-12f)
+			bad++;
+		if (g[i] != quant_get(ANSER_DTYPE_Q8_0, t, N, (uint64_t)i))
+			bad++;
+	}
+	CHECK(bad == 0, "q8_0: every value within half a step; quant_get agrees");
+	for (int i = 0; i < N; i++) /* uniform: the search gains ~16% */
+		f[i] = frand() * (i % 64 < 32 ? 1.0f : 0.001f);
+	quantize(ANSER_DTYPE_Q4_0, f, N / 32, q, d);
+	dequantize(ANSER_DTYPE_Q4_0, q, d, N / 32, g);
+	memcpy(t, q, N / 2);
+	memcpy(t + N / 2, d, N / 16);
+	for (int i = 0; i < N; i++) {
+		e4 += (double)(f[i] - g[i]) * (f[i] - g[i]);
+		if (g[i] != quant_get(ANSER_DTYPE_Q4_0, t, N, (uint64_t)i))
+			bad++;
+	}
+	free(t);
+	/* The plain choice: d = m / -8 for the value m of largest magnitude. */
+	for (int b = 0; b < N / 32; b++) {
+		float m = 0, s;
+		for (int i = 0; i < 32; i++)
+			if (fabsf(f[32 * b + i]) > fabsf(m))
+				m = f[32 * b + i];
+		s = f16_to_f32(f32_to_f16(m / -8.0f));
+		for (int i = 0; i < 32; i++) {
+			float v = f[32 * b + i], r = s ? rintf(v / s) : 0;
+			r = r < -8 ? -8 : r > 7 ? 7 : r;
+			e4max += (double)(v - s * r) * (v - s * r);
+		}
+	}
+	char what[128];
+	snprintf(what, sizeof(what), "q4_0: the scale search lowers the squared error to %.0f%% of max/-8's",
+	         100 * e4 / e4max);
+	CHECK(bad == 0 && e4 < 0.9 * e4max, what);
+	/* Zeros and a lone value survive. */
+	memset(f, 0, 64 * sizeof(float));
+	f[40] = -3.0f;
+	quantize(ANSER_DTYPE_Q4_0, f, 2, q, d);
+	dequantize(ANSER_DTYPE_Q4_0, q, d, 2, g);
+	CHECK(g[0] == 0 && g[40] == -3.0f && g[41] == 0, "q4_0: a zero block and a lone value round-trip");
+}
+
+static void test_quantize_x(void)
+{
+	quantize_x_fn fast = kernels_quantize_x();
+	int bad = 0;
+
+	for (int cols = 32; cols <= 4096; cols *= 2) {
+		float *x = malloc((size_t)cols * 4);
+		void *b1 = malloc(qx_bytes(cols)), *b2 = malloc(qx_bytes(cols));
+		struct qx q1, q2;
+		for (int i = 0; i < cols; i++)
+			x[i] = frand() * (i % 96 < 32 ? 100.0f : 1.0f) * (i >= 64 && i < 96 ? 0.0f : 1.0f);
+		qx_init(&q1, b1, cols);
+		qx_init(&q2, b2, cols);
+		fast(x, &q1);
+		ref_quantize_x(x, &q2);
+		bad += memcmp(q1.q, q2.q, (size_t)cols) != 0;
+		bad += memcmp(q1.d, q2.d, (size_t)q1.nb * 4) != 0;
+		bad += memcmp(q1.sum, q2.sum, (size_t)q1.nb * 4) != 0;
+		bad += ((uintptr_t)q1.q & 31) != 0;
+		free(x);
+		free(b1);
+		free(b2);
+	}
+	CHECK(bad == 0, "quantize_x: the fast path gives the reference's integers and scales");
+}
+
 static void test_linear(int threads)
 {
 	struct pool *p = pool_new(threads);
 	static const int shapes[][3] = { /* rows, cols, T */
 		{ 1, 1, 1 }, { 7, 5, 1 }, { 7, 5, 3 }, { 100, 64, 1 }, { 100, 64, 17 },
-		{ 257, 130, 33 }, { 1000, 96, 5 }, { 64, 3000, 9 },
+		{ 257, 130, 33 }, { 1000, 96, 5 }, { 64, 3000, 9 }, { 33, 256, 1 },
+		{ 40, 2048, 4 },
 	};
-	for (int t = 0; t < 3; t++) {
+	for (int t = 0; t < N_TYPES; t++) {
 		double worst = 0;
 		for (size_t s = 0; s < ARRAY_SIZE(shapes); s++) {
 			int T = shapes[s][2];
+			if (!shape_ok(t, shapes[s][1]))
+				continue;
 			struct wmat w = make((enum anser_dtype)t, shapes[s][0], shapes[s][1]);
 			struct wmat w2 = make((enum anser_dtype)t, shapes[s][0] / 2 + 1, shapes[s][1]);
 			size_t per = linear_scratch_floats(w.cols);
@@ -139,13 +280,15 @@ static void test_widen_wkv(void)
 	wkv_fn wfast = kernels_wkv();
 	int bad = 0;
 
-	for (int t = 0; t < 3; t++) {
-		for (size_t n = 0; n < 70; n += 7) {
-			struct wmat w = make((enum anser_dtype)t, 1, (int)n + 1);
-			float a[80], b[80];
-			fast((enum anser_dtype)t, w.data, a, n + 1);
-			ref_widen((enum anser_dtype)t, w.data, b, n + 1);
-			bad += memcmp(a, b, (n + 1) * sizeof(float)) != 0;
+	for (int t = 0; t < N_TYPES; t++) {
+		for (int n = 1; n < 12; n += 3) {
+			/* n rows of 32 or 96 columns: widen rows 1..n-1 or all. */
+			int cols = n % 2 ? 96 : 32, r0 = n > 1;
+			struct wmat w = make((enum anser_dtype)t, n, cols);
+			float a[12 * 96], b[12 * 96];
+			fast(&w, r0, n, a);
+			ref_widen(&w, r0, n, b);
+			bad += memcmp(a, b, (size_t)(n - r0) * (size_t)cols * sizeof(float)) != 0;
 			free((void *)w.data);
 		}
 	}
@@ -224,9 +367,17 @@ int main(void)
 {
 	blas_init();
 	test_rows_dot();
+	test_quant_dot_error();
+	test_quant_roundtrip();
+	test_quantize_x();
 	test_linear(1);
 	test_linear(3);
 	test_widen_wkv();
 	test_pool();
+	/* The AVX2 kernels too, on a CPU that would pick AVX-512. */
+	setenv("ANSER_KERNELS", "avx2", 1);
+	test_rows_dot();
+	test_linear(3);
+	unsetenv("ANSER_KERNELS");
 	return done();
 }

@@ -1,7 +1,9 @@
 /*
  * test_native.c - the native file reader refuses every damaged or dishonest
  * file, cleanly: flipped bits, truncation, and well-signed files whose fields
- * lie (overlaps, misalignment, wrong sizes, unknown types or versions).
+ * lie (overlaps, misalignment, wrong sizes, unknown types or versions);
+ * and quantized files: which tensors convert picks for each type, and
+ * quantized blocks where they cannot be.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -132,6 +134,8 @@ static void e_name_unterminated(uint8_t *b) { memset(entry(b, 1), 'x', 64); }
 static void e_name_garbage_pad(uint8_t *b) { entry(b, 1)[63] = 'z'; }
 static void e_meta_json(uint8_t *b) { b[rd_u64(b + 24)] = '['; }
 static void e_reserved(uint8_t *b) { b[110] = 1; }
+/* Entry 1 is a (1, 1, C) mixing vector: no rows of blocks. */
+static void e_quant_vector(uint8_t *b) { wr_u32(entry(b, 1) + 64, ANSER_DTYPE_Q8_0); }
 
 static void test_lies(void)
 {
@@ -153,6 +157,7 @@ static void test_lies(void)
 	lie("a name without NUL", e_name_unterminated, "no valid name");
 	lie("bytes after a name's NUL", e_name_garbage_pad, "NUL-padded");
 	lie("reserved header bytes", e_reserved, "reserved");
+	lie("a quantized vector", e_quant_vector, "not a matrix of whole blocks");
 	(void)e_meta_json;
 }
 
@@ -261,6 +266,93 @@ static void test_public_api(const char *path)
 	anser_model_free(m);
 }
 
+static const char *type_of(const struct anser_model *m, const char *name)
+{
+	long i = anser_model_find(m, name);
+	return i < 0 ? "missing" : anser_dtype_name(anser_model_tensor(m, (size_t)i)->dtype);
+}
+
+/* Converts src with the options and checks four tensors' types. */
+static void expect_types(const char *src, const char *out, int dtype, const char *head_t,
+                         const char *emb_t, const char *want_key, const char *want_head,
+                         const char *want_emb, const char *want_lora, const char *what)
+{
+	struct anser_convert_opts o = { .dtype = dtype, .head_type = head_t, .emb_type = emb_t };
+	struct anser_err err = { 0 };
+	struct anser_model *m = NULL;
+
+	if (!CHECK(anser_convert_pth(src, out, &o, NULL, &err) == ANSER_OK &&
+	           anser_model_open(out, &m, &err) == ANSER_OK, what)) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	if (!CHECK(!strcmp(type_of(m, "blocks.1.att.key.weight"), want_key) &&
+	           !strcmp(type_of(m, "blocks.0.ffn.value.weight"), want_key) &&
+	           !strcmp(type_of(m, "head.weight"), want_head) &&
+	           !strcmp(type_of(m, "emb.weight"), want_emb) &&
+	           !strcmp(type_of(m, "blocks.0.att.a1"), want_lora) &&
+	           !strcmp(type_of(m, "blocks.0.ln1.weight"), want_lora), what))
+		printf("#   key %s head %s emb %s a1 %s\n", type_of(m, "blocks.1.att.key.weight"),
+		       type_of(m, "head.weight"), type_of(m, "emb.weight"),
+		       type_of(m, "blocks.0.att.a1"));
+	CHECK(anser_model_verify(m, &err) == ANSER_OK, "the converted file verifies");
+	anser_model_free(m);
+}
+
+static void test_quant_files(const char *src)
+{
+	char q8[1200], q4[1200], f16[1200], bad[1200];
+	struct anser_convert_opts o = { .dtype = ANSER_DTYPE_Q8_0, .head_type = "q3" };
+	struct anser_err err = { 0 };
+	struct anser_model *m = NULL;
+	size_t len;
+
+	snprintf(q8, sizeof(q8), "%s/q8.anser", tmpdir);
+	snprintf(q4, sizeof(q4), "%s/q4.anser", tmpdir);
+	snprintf(f16, sizeof(f16), "%s/f16.anser", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/bad.anser", tmpdir);
+	expect_types(src, q8, ANSER_DTYPE_Q8_0, NULL, NULL, "q8_0", "q8_0", "bf16", "bf16",
+	             "q8_0: the big matrices and the head; emb and small tensors keep bf16");
+	expect_types(q8, q4, ANSER_DTYPE_Q4_0, NULL, NULL, "q4_0", "q8_0", "bf16", "bf16",
+	             "a q8_0 file requantizes to q4_0 (head stays q8_0)");
+	expect_types(src, q4, ANSER_DTYPE_Q4_0, "f16", "q4_0", "q4_0", "f16", "q4_0", "bf16",
+	             "--head-type and --emb-type override the rule");
+	expect_types(q4, f16, ANSER_DTYPE_F16, NULL, NULL, "f16", "f16", "f16", "f16",
+	             "a quantized file converts back to a float type throughout");
+	expect_types(q4, f16, -1, "q8_0", NULL, "q4_0", "q8_0", "q4_0", "bf16",
+	             "no --type keeps a native file's own types");
+	CHECK(anser_convert_pth(src, bad, &o, NULL, &err) == ANSER_E_ARG &&
+	      strstr(err.msg, "'q3'") && access(bad, F_OK) != 0,
+	      "an unknown head type is refused, nothing written");
+	/* A file that quantizes a LoRA, well formed otherwise: the model
+	 * check refuses it (only the big matrices may be quantized). */
+	uint8_t *b = load(q8, &len);
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < rd_u32(b + 88); i++) {
+		uint8_t *e = b + rd_u64(b + 56) + (uint64_t)i * NATIVE_ENTRY_SIZE;
+		if (strcmp((char *)e, "blocks.0.att.a1"))
+			continue;
+		/* (C, 32) bf16 holds more bytes than (C, 32) q8_0 needs. */
+		uint64_t rows = rd_u64(e + 72), nb = rows * 34;
+		wr_u32(e + 64, ANSER_DTYPE_Q8_0);
+		wr_u64(e + 112, nb);
+		wr_u32(e + 120, native_crc32(b + rd_u64(b + 72) + rd_u64(e + 104), nb));
+	}
+	good_len = len; /* resign() bounds its reads by good_len */
+	resign(b);
+	save(bad, b, len);
+	CHECK(anser_model_open(bad, &m, &err) == ANSER_E_SHAPE &&
+	      strstr(err.msg, "blocks.0.att.a1") && strstr(err.msg, "q8_0"),
+	      "a quantized LoRA is refused by name");
+	anser_model_free(m);
+	free(b);
+	unlink(q8);
+	unlink(q4);
+	unlink(f16);
+	unlink(bad);
+}
+
 int main(void)
 {
 	char src[1100], vocab[1100], out[1100];
@@ -290,6 +382,7 @@ int main(void)
 	test_bit_flips();
 	test_truncation();
 	test_meta_mismatch(out);
+	test_quant_files(src);
 	unlink(out);
 	unlink(vocab);
 	rmdir(tmpdir);
