@@ -16,8 +16,8 @@
 
 static const char usage[] =
 	"usage: anser eval [-v] [--compare] [--data-dir dir] [--json file]\n"
-	"                  [--limit n] [--prefix 0|newline|none] [--samples file]\n"
-	"                  [--threads n] model task ...\n";
+	"                  [--kl-base base] [--limit n] [--prefix 0|newline|none]\n"
+	"                  [--samples file] [--threads n] model task ...\n";
 
 static const char help[] =
 	"\nScore benchmarks as lm-evaluation-harness v0.4.8 does.  Tasks:\n"
@@ -27,6 +27,9 @@ static const char help[] =
 	"\noptions:\n"
 	"      --data-dir DIR   where the benchmark files are (default $ANSER_DATA)\n"
 	"      --json FILE      write the results in the harness's JSON layout\n"
+	"      --kl-base BASE   ppl only: run the text through BASE too (the same\n"
+	"                       model in f32, say) and report KL(BASE || model),\n"
+	"                       top-1 agreement and BASE's perplexity\n"
 	"      --samples FILE   one JSON line per document; rerun to resume\n"
 	"      --limit N        only the first N documents of each task\n"
 	"      --prefix P       before each context: 0 (token 0, the default),\n"
@@ -37,9 +40,12 @@ static const char help[] =
 	"  -h, --help           show this help\n";
 
 #define MAX_TASKS 32
+/* Tokens per step of --kl-base: two [64][V] buffers of logits, 32 MiB for
+ * the World vocab, however long the text. */
+#define KL_CHUNK 64
 
 struct opts {
-	const char *data_dir, *json, *samples, *prefix_name;
+	const char *data_dir, *json, *samples, *prefix_name, *kl_base;
 	enum eval_prefix prefix;
 	long limit;
 	int threads, compare, verbose;
@@ -47,6 +53,16 @@ struct opts {
 	const char *ppl_file[MAX_TASKS];
 	int n_tasks;
 	int groups;                /* xstorycloze asked for as a group */
+};
+
+/* --kl-base: the base model, run beside the model on each ppl text. */
+struct kl_base {
+	struct anser_model *model;
+	struct anser_ctx *ctx;
+	char sha[65];                         /* of the file opened */
+	char file[4096];
+	struct eval_kl_report rep[MAX_TASKS]; /* per task */
+	struct eval_kl_times times[MAX_TASKS];
 };
 
 static volatile sig_atomic_t interrupted;
@@ -155,13 +171,20 @@ static int parse_tasks(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Perplexity of a whole text file: token 0, then the text. */
-static int run_ppl(struct anser_ctx *ctx, const struct anser_tokenizer *tok,
-                   const struct anser_model *m, const char *path,
+/*
+ * Perplexity of a whole text file: token 0, then the text.  With a base
+ * (kb not NULL), the same ids also go through the base, the comparison
+ * lands in kb->rep[task], and the model's perplexity comes from that pass.
+ */
+static int run_ppl(const struct opts *o, int task, struct anser_ctx *ctx,
+                   const struct anser_tokenizer *tok,
+                   const struct anser_model *m, struct kl_base *kb,
                    struct eval_summary *out)
 {
+	const char *path = o->ppl_file[task];
 	struct anser_err err = { 0 };
-	struct anser_state *st = NULL;
+	struct anser_state *st = NULL, *bst = NULL;
+	struct eval_kl acc = { 0 };
 	FILE *f = fopen(path, "rb");
 	size_t len = 0, cap = 1 << 16, n, words = 0;
 	char *text = malloc(cap);
@@ -192,21 +215,41 @@ static int run_ppl(struct anser_ctx *ctx, const struct anser_tokenizer *tok,
 		in_word = !space;
 	}
 	ids = malloc((len + 1) * sizeof(*ids));
-	lp = malloc((len + 1) * sizeof(*lp));
-	if (!ids || !lp) {
+	lp = kb ? NULL : malloc((len + 1) * sizeof(*lp));
+	if (!ids || (!kb && !lp)) {
 		cli_error("out of memory");
 		goto out;
 	}
 	ids[0] = 0;
 	n = 1 + anser_tokenizer_encode(tok, text, len, ids + 1);
-	if (anser_state_new(m, &st, &err) ||
-	    anser_score(ctx, st, anser_model_hparams(m)->vocab_size, ids, n, lp,
-	                NULL, &err)) {
+	if (anser_state_new(m, &st, &err)) {
 		cli_fail(&err);
 		goto out;
 	}
-	for (size_t i = 0; i + 1 < n; i++)
-		ll += lp[i];
+	if (kb) {
+		if (anser_state_new(kb->model, &bst, &err) ||
+		    eval_kl_score(ctx, st, kb->ctx, bst,
+		                  anser_model_hparams(m)->vocab_size, ids, n,
+		                  KL_CHUNK, o->threads, &interrupted, &acc,
+		                  &kb->times[task], &err)) {
+			if (interrupted)
+				cli_error("interrupted while scoring '%s'", path);
+			else
+				cli_fail(&err);
+			goto out;
+		}
+		ll = acc.ll_model;
+		eval_kl_summarize(&acc, &kb->rep[task]);
+		out->kl = &kb->rep[task];
+	} else {
+		if (anser_score(ctx, st, anser_model_hparams(m)->vocab_size, ids,
+		                n, lp, NULL, &err)) {
+			cli_fail(&err);
+			goto out;
+		}
+		for (size_t t = 0; t + 1 < n; t++)
+			ll += lp[t];
+	}
 	eval_metrics_ppl(ll, n - 1, len, words, out);
 	out->seconds = now() - t0;
 	rc = 0;
@@ -216,7 +259,9 @@ out:
 	free(text);
 	free(ids);
 	free(lp);
+	eval_kl_free(&acc);
 	anser_state_free(st);
+	anser_state_free(bst);
 	return rc;
 }
 
@@ -360,11 +405,44 @@ static char *command_line(int argc, char **argv)
 
 /* ---------------------------------------------------------------- main */
 
+/* Opens --kl-base (a file or a name, as the model) beside the model `m`,
+ * checks the two can be compared, and gives it a context of its own. */
+static int open_base(const struct opts *o, const char *model_arg,
+                     const struct anser_model *m, struct kl_base **out)
+{
+	struct anser_ctx_params cp = { .n_threads = o->threads };
+	struct anser_err err = { 0 };
+	struct kl_base *kb = calloc(1, sizeof(*kb));
+
+	*out = kb;
+	if (!kb)
+		return cli_error("out of memory");
+	if (cli_open_model(o->kl_base, &kb->model, kb->file, sizeof(kb->file)))
+		return EXIT_FAIL;
+	if (eval_kl_check(m, kb->model, &err))
+		return cli_error("base '%s' does not match '%s': %s", o->kl_base,
+		                 model_arg, err.msg);
+	if (anser_ctx_new(kb->model, &cp, &kb->ctx, &err) ||
+	    (o->json && anser_sha256_file(kb->file, kb->sha, &err)))
+		return cli_fail(&err);
+	return 0;
+}
+
+static void free_base(struct kl_base *kb)
+{
+	if (!kb)
+		return;
+	anser_ctx_free(kb->ctx);
+	anser_model_free(kb->model);
+	free(kb);
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option opts[] = {
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "kl-base", required_argument, NULL, 'k' },
 		{ "samples", required_argument, NULL, 's' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "prefix", required_argument, NULL, 'p' },
@@ -382,6 +460,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'd': o->data_dir = optarg; break;
 		case 'j': o->json = optarg; break;
+		case 'k': o->kl_base = optarg; break;
 		case 's': o->samples = optarg; break;
 		case 'c': o->compare = 1; break;
 		case 'v': o->verbose = 1; break;
@@ -422,7 +501,14 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (argc - optind < 2)
 		return cli_usage_error(usage, argc == optind ? "no model given" :
 		                       "no task given");
-	return parse_tasks(argc - optind - 1, argv + optind + 1, o);
+	if ((c = parse_tasks(argc - optind - 1, argv + optind + 1, o)))
+		return c;
+	/* The comparison needs every position's logits: only ppl has them. */
+	for (int i = 0; o->kl_base && i < o->n_tasks; i++)
+		if (o->tasks[i]->kind != EVAL_PERPLEXITY)
+			return cli_usage_error(usage, "--kl-base applies to ppl "
+			                       "only, not %s", o->tasks[i]->name);
+	return 0;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -434,6 +520,7 @@ int cmd_eval(int argc, char **argv)
 	struct anser_ctx *ctx = NULL;
 	struct eval_scorer *sc = NULL;
 	struct eval_samples *samples = NULL;
+	struct kl_base *kb = NULL;
 	struct eval_summary sum[MAX_TASKS], group = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char sha[65], model_file[4096];
@@ -469,6 +556,8 @@ int cmd_eval(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (o.kl_base && open_base(&o, argv[optind], m, &kb))
+		goto out;
 	if (o.samples && eval_samples_open(o.samples, sha, o.prefix_name,
 	                                   &samples, &err)) {
 		cli_fail(&err);
@@ -485,7 +574,7 @@ int cmd_eval(int argc, char **argv)
 		sum[i].alias = t->name;
 		sum[i].version = t->version;
 		if (t->kind == EVAL_PERPLEXITY ?
-		    run_ppl(ctx, tok, m, o.ppl_file[i], &sum[i]) :
+		    run_ppl(&o, i, ctx, tok, m, kb, &sum[i]) :
 		    run_task(&o, t, sc, samples, &sum[i]))
 			goto out;
 	}
@@ -503,6 +592,8 @@ int cmd_eval(int argc, char **argv)
 		putchar('\n');
 		eval_print_table(stdout, &group, 1, 1);
 	}
+	for (int i = 0; kb && i < o.n_tasks; i++)
+		eval_print_kl(stdout, o.ppl_file[i], o.kl_base, &kb->rep[i]);
 	if (o.compare)
 		print_compare(sum, (size_t)o.n_tasks,
 		              anser_model_meta(m)->source_file);
@@ -516,6 +607,13 @@ int cmd_eval(int argc, char **argv)
 			.threads = o.threads, .command_line = cl ? cl : "",
 			.seconds = now() - t0,
 		};
+		if (kb) {
+			info.kl_base_path = o.kl_base;
+			info.kl_base_sha256 = kb->sha;
+			info.kl_base_source = anser_model_meta(kb->model)->source_file;
+			info.kl_base_source_sha256 =
+				anser_model_meta(kb->model)->source_sha256;
+		}
 		if (eval_write_json(o.json, sum, (size_t)o.n_tasks, &group,
 		                    o.groups ? 1 : 0, &info, &err)) {
 			free(cl);
@@ -526,14 +624,21 @@ int cmd_eval(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (o.verbose)
-		for (int i = 0; i < o.n_tasks; i++)
+		for (int i = 0; i < o.n_tasks; i++) {
 			fprintf(stderr, "anser: %s: %zu documents in %.2f s (%.1f/s)\n",
 			        sum[i].name, sum[i].n, sum[i].seconds,
 			        sum[i].seconds > 0 ? sum[i].n / sum[i].seconds : 0.0);
+			if (kb)
+				fprintf(stderr, "anser: %s: model %.2f s, base %.2f s, "
+				        "kl %.2f s\n", sum[i].name,
+				        kb->times[i].model, kb->times[i].base,
+				        kb->times[i].kl);
+		}
 	rc = 0;
 out:
 	eval_samples_close(samples);
 	eval_scorer_free(sc);
+	free_base(kb);
 	anser_ctx_free(ctx);
 	anser_tokenizer_free(tok);
 	anser_model_free(m);

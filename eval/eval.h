@@ -6,6 +6,7 @@
 #ifndef ANSER_EVAL_H
 #define ANSER_EVAL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -218,6 +219,102 @@ enum anser_status eval_fetch(const struct eval_task *t,
                              const struct anser_hub_opts *opts, char *buf,
                              size_t size, struct anser_err *err);
 
+/* ---------------------------------------------------------------- kl */
+
+/*
+ * Quality accounting (ppl FILE --kl-base BASE): one token stream through two
+ * models, the base (the reference, normally the same model in f32) and the
+ * model under test, compared position by position.
+ */
+
+/* One scored position: what the two rows of logits say. */
+struct eval_kl_pos {
+	double kl;               /* KL(base || model), nats, >= 0 */
+	double lp_base;          /* ln p_base(target) */
+	double lp_model;         /* ln p_model(target) */
+	int32_t top_base;        /* argmax of each row, the lowest id on ties */
+	int32_t top_model;
+};
+
+/*
+ * Compares base[V] and model[V], two rows of logits for the same position,
+ * in double: KL(base || model) = sum_i p_base(i) (ln p_base(i) - ln
+ * p_model(i)) with both distributions the softmax of their row, the
+ * log-probability each gives `target`, and the argmaxes.  V >= 1 and
+ * 0 <= target < V (asserted: callers check ids).
+ * Equal rows give a KL of exactly 0; rounding below 0 is clamped to 0.
+ */
+void eval_kl_row(const float *base, const float *model, size_t V,
+                 int32_t target, struct eval_kl_pos *out);
+
+/* Positions gathered over a text, in order.  Start from a zeroed struct. */
+struct eval_kl {
+	size_t n;                /* positions */
+	size_t agree;            /* of them, with top_base == top_model */
+	double ll_base;          /* sum of lp_base */
+	double ll_model;         /* sum of lp_model */
+	double *kl;              /* [n]: each position's KL (for p99, stderr) */
+	size_t cap;              /* allocated entries of kl */
+};
+
+enum anser_status eval_kl_add(struct eval_kl *k, const struct eval_kl_pos *p,
+                              struct anser_err *err);
+void eval_kl_free(struct eval_kl *k);
+
+/* What --kl-base reports for one text. */
+struct eval_kl_report {
+	size_t n;                /* positions scored */
+	size_t agree;            /* positions whose argmaxes are equal */
+	double kl_mean;          /* nats */
+	double kl_mean_stderr;   /* sample stddev / sqrt(n); NAN when n < 2 */
+	double kl_p99;           /* nearest rank: the ceil(0.99 n)-th smallest */
+	double kl_max;
+	double top1;             /* agree / n */
+	double top1_stderr;      /* of that mean of 0s and 1s */
+	double base_ppl;         /* exp(-ll_base / n) */
+	double model_ppl;        /* exp(-ll_model / n) */
+};
+
+/* Sums up k (whose kl array it sorts); every value is NAN when k->n is 0. */
+void eval_kl_summarize(struct eval_kl *k, struct eval_kl_report *out);
+
+/* Where the time of eval_kl_score went, in seconds. */
+struct eval_kl_times {
+	double model, base, kl;
+};
+
+/*
+ * Feeds ids[0..n) (token 0 first, as ppl does) through the model and the
+ * base, each in its own context and state (both reset first), `chunk`
+ * tokens at a time with the logits of every row, and adds to k one
+ * position per row t < n - 1, scored against ids[t + 1].  An id outside
+ * [0, V) is refused with ANSER_E_ARG before anything runs.  Memory: two
+ * [chunk][V] buffers of logits, whatever n.  Both models must have the
+ * vocab size V (eval_kl_check).  The KL arithmetic of a chunk is split
+ * over n_threads threads.  A raised *cancel (may be NULL) stops between
+ * chunks with ANSER_E_CANCELLED.  times (may be NULL) is added to.
+ */
+enum anser_status eval_kl_score(struct anser_ctx *model_ctx,
+                                struct anser_state *model_state,
+                                struct anser_ctx *base_ctx,
+                                struct anser_state *base_state, int V,
+                                const int32_t *ids, size_t n, size_t chunk,
+                                int n_threads,
+                                const volatile sig_atomic_t *cancel,
+                                struct eval_kl *k, struct eval_kl_times *times,
+                                struct anser_err *err);
+
+/*
+ * Whether `base` can be compared with `model`: the same shape (layers,
+ * width, heads, vocab, feed-forward and LoRA sizes) and the same tokenizer
+ * (the same embedded vocab, by its sha256), so that a token id means the
+ * same to both.  ANSER_E_SHAPE or ANSER_E_ARG with a message naming what
+ * differs ("vocab size 512, the model's 1024") otherwise.
+ */
+enum anser_status eval_kl_check(const struct anser_model *model,
+                                const struct anser_model *base,
+                                struct anser_err *err);
+
 /* ---------------------------------------------------------------- reports */
 
 #define EVAL_MAX_METRICS 4
@@ -242,6 +339,7 @@ struct eval_summary {
 	double seconds;
 	const char *subtasks[16]; /* groups: member names */
 	int n_subtasks;
+	const struct eval_kl_report *kl; /* ppl with --kl-base, else NULL */
 };
 
 /* Metrics of a task from its documents' results (all must be done). */
@@ -261,6 +359,11 @@ void eval_metrics_group(const struct eval_summary *members, size_t k,
 /* The harness's Markdown table ("Tasks" or "Groups"). */
 void eval_print_table(FILE *f, const struct eval_summary *s, size_t n,
                       int groups);
+
+/* The --kl-base block of one ppl text (anser-eval.1, "Quality
+ * accounting"). */
+void eval_print_kl(FILE *f, const char *file, const char *base,
+                   const struct eval_kl_report *r);
 
 /* Published numbers for a known release (matched on the checkpoint's name),
  * with their sources; NULL-terminated list, or NULL when unknown. */
@@ -287,6 +390,12 @@ struct eval_run_info {
 	int threads;
 	const char *command_line;
 	double seconds;
+	/* --kl-base: the base model as given, its file's sha256, and the
+	 * checkpoint it came from (all NULL without --kl-base). */
+	const char *kl_base_path;
+	const char *kl_base_sha256;
+	const char *kl_base_source;
+	const char *kl_base_source_sha256;
 };
 
 /* The harness's results layout ("results" -> task -> "acc,none", ...),

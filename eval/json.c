@@ -15,6 +15,34 @@
 #include "../lib/internal.h"
 #include "eval.h"
 
+/* The --kl-base numbers of a ppl task, as more metrics of it. */
+static const struct {
+	const char *name;
+	int higher_is_better;
+} kl_metrics[] = {
+	{ "kl_mean", 0 }, { "kl_p99", 0 }, { "kl_max", 0 },
+	{ "top1_agree", 1 }, { "base_token_perplexity", 0 },
+};
+
+static int add_kl(cJSON *o, const struct eval_kl_report *r)
+{
+	const double v[] = { r->kl_mean, r->kl_p99, r->kl_max, r->top1,
+	                     r->base_ppl };
+	const double se[] = { r->kl_mean_stderr, NAN, NAN, r->top1_stderr, NAN };
+	char key[96];
+
+	for (size_t i = 0; i < ARRAY_SIZE(kl_metrics); i++) {
+		snprintf(key, sizeof(key), "%s,none", kl_metrics[i].name);
+		if (!cJSON_AddNumberToObject(o, key, v[i]))
+			return 0;
+		snprintf(key, sizeof(key), "%s_stderr,none", kl_metrics[i].name);
+		if (isnan(se[i]) ? !cJSON_AddStringToObject(o, key, "N/A") :
+		    !cJSON_AddNumberToObject(o, key, se[i]))
+			return 0;
+	}
+	return cJSON_AddNumberToObject(o, "kl_positions", (double)r->n) != NULL;
+}
+
 static int add_metrics(cJSON *to, const struct eval_summary *s)
 {
 	cJSON *o = cJSON_AddObjectToObject(to, s->name);
@@ -32,7 +60,7 @@ static int add_metrics(cJSON *to, const struct eval_summary *s)
 		    !cJSON_AddNumberToObject(o, key, s->m[k].stderr_))
 			return 0;
 	}
-	return 1;
+	return !s->kl || add_kl(o, s->kl);
 }
 
 static int add_meta(cJSON *root, const struct eval_summary *s)
@@ -50,6 +78,10 @@ static int add_meta(cJSON *root, const struct eval_summary *s)
 	for (int k = 0; h && k < s->n_metrics; k++)
 		if (!cJSON_AddBoolToObject(h, s->m[k].name,
 		                           s->m[k].higher_is_better))
+			return 0;
+	for (size_t k = 0; h && s->kl && k < ARRAY_SIZE(kl_metrics); k++)
+		if (!cJSON_AddBoolToObject(h, kl_metrics[k].name,
+		                           kl_metrics[k].higher_is_better))
 			return 0;
 	if (s->is_group)
 		return h != NULL;
@@ -107,6 +139,17 @@ enum anser_status eval_write_json(const char *path,
 	     cJSON_AddStringToObject(root, "anser_version", ANSER_VERSION) &&
 	     cJSON_AddStringToObject(root, "command_line", info->command_line) &&
 	     cJSON_AddStringToObject(root, "total_evaluation_time_seconds", secs);
+	if (ok && info->kl_base_path) {
+		cJSON *kb = cJSON_AddObjectToObject(root, "kl_base");
+		ok = kb && cJSON_AddStringToObject(kb, "model_name",
+		                                   info->kl_base_path) &&
+		     cJSON_AddStringToObject(kb, "model_sha256",
+		                             info->kl_base_sha256) &&
+		     cJSON_AddStringToObject(kb, "model_source",
+		                             info->kl_base_source) &&
+		     cJSON_AddStringToObject(kb, "model_source_sha256",
+		                             info->kl_base_source_sha256);
+	}
 	if (ok)
 		text = cJSON_Print(root);
 	cJSON_Delete(root);

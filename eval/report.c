@@ -120,6 +120,28 @@ void eval_print_table(FILE *f, const struct eval_summary *s, size_t n,
 }
 
 /*
+ * The --kl-base block after the table.  The harness's four decimals would
+ * show the KL of a good model as 0.0000, so KL values get six significant
+ * digits; names are those of the JSON metrics.
+ */
+void eval_print_kl(FILE *f, const char *file, const char *base,
+                   const struct eval_kl_report *r)
+{
+	fprintf(f, "\nKL(base || model) on '%s', %zu positions, base '%s':\n",
+	        file, r->n, base);
+	fprintf(f, "  kl_mean                %.6g", r->kl_mean);
+	if (!isnan(r->kl_mean_stderr))
+		fprintf(f, " ± %.2g", r->kl_mean_stderr);
+	fprintf(f, " nats\n");
+	fprintf(f, "  kl_p99                 %.6g nats\n", r->kl_p99);
+	fprintf(f, "  kl_max                 %.6g nats\n", r->kl_max);
+	fprintf(f, "  top1_agree             %.6f (%zu of %zu)\n", r->top1,
+	        r->agree, r->n);
+	fprintf(f, "  token_perplexity       %.4f\n", r->model_ppl);
+	fprintf(f, "  base_token_perplexity  %.4f\n", r->base_ppl);
+}
+
+/*
  * Published results, each with where it comes from (docs: eval.md,
  * eval-harness.md 1.2 and 1.4).  The raw outputs are the authors' own
  * lm-evaluation-harness 0.4.8 runs on the fla-hub conversions of the same
