@@ -12,6 +12,10 @@
  * small enough that a widened tile stays in cache (~2 MB). */
 #define TILE_FLOATS (1u << 19)
 
+/* Rows per strip of the rows path: 64 rows of up to 8192 columns stay in
+ * L2 while every token passes over them. */
+#define ROW_STRIP 64
+
 /* The types a native file stores: F32 .. Q4_0. */
 #define N_NATIVE (ANSER_DTYPE_Q4_0 + 1)
 
@@ -131,16 +135,19 @@ void ref_wkv(float *S, int N, const float *w, const float *kk, const float *b,
 
 void ref_linear(const struct wmat *w, const float *x, int T, float *y)
 {
-	/* One token of quantized weights goes the integer way, as decoding
-	 * does; more tokens multiply the dequantized weights. */
-	if (T == 1 && dtype_is_quant(w->dtype)) {
+	/* Up to KERNELS_SHORT_T tokens of quantized weights go the integer
+	 * way, as decoding does; more multiply the dequantized weights. */
+	if (T <= KERNELS_SHORT_T && dtype_is_quant(w->dtype)) {
 		void *buf = malloc(qx_bytes(w->cols));
 		struct qx xq;
 		if (!buf)
 			abort(); /* tests only */
 		qx_init(&xq, buf, w->cols);
-		ref_quantize_x(x, &xq);
-		ref_rows_dot_q(w, &xq, 0, w->rows, y);
+		for (int t = 0; t < T; t++) {
+			ref_quantize_x(x + (size_t)t * (size_t)w->cols, &xq);
+			ref_rows_dot_q(w, &xq, 0, w->rows,
+			               y + (size_t)t * (size_t)w->rows);
+		}
 		free(buf);
 		return;
 	}
@@ -160,8 +167,11 @@ int kernels_limit(void)
 
 size_t linear_scratch_floats(int cols)
 {
-	return cols > 0 ? TILE_FLOATS > (size_t)cols * 16 ? TILE_FLOATS :
-	                  (size_t)cols * 16 : 0;
+	/* Tiles, or the quantized x of 16 jobs of KERNELS_SHORT_T tokens. */
+	size_t q = 16 * KERNELS_SHORT_T * qx_bytes(cols) / sizeof(float) + 1;
+	size_t n = TILE_FLOATS > (size_t)cols * 16 ? TILE_FLOATS :
+	           (size_t)cols * 16;
+	return cols > 0 ? n > q ? n : q : 0;
 }
 
 /* ---- the pool jobs ---- */
@@ -174,7 +184,7 @@ struct many {
 	int *tile_rows;   /* [n_jobs] rows per tile (sequence mode) */
 	size_t *first;    /* [n_jobs + 1] first global task of each job */
 	rows_dot_fn dot[N_NATIVE];
-	struct qx *xq;    /* [n_jobs]: x quantized, for quantized weights */
+	struct qx *xq;    /* [n_jobs][T]: x quantized, for quantized weights */
 };
 
 /* Global task index -> (job, local index). */
@@ -186,7 +196,12 @@ static int job_of(const struct many *m, size_t task)
 	return j;
 }
 
-/* Decode: a task is one row of one matrix. */
+/*
+ * Decode and short sequences: a task is one row of one matrix.  With T
+ * tokens, each stretch of ROW_STRIP rows is multiplied with every token's x
+ * before the next, so its weights are read from memory once and from cache
+ * T - 1 times.
+ */
 static void run_rows(void *arg, size_t begin, size_t end, int thread)
 {
 	const struct many *m = arg;
@@ -195,10 +210,17 @@ static void run_rows(void *arg, size_t begin, size_t end, int thread)
 	while (begin < end) {
 		int j = job_of(m, begin);
 		const struct linear_job *jb = &m->jobs[j];
+		const struct wmat *w = jb->w;
 		size_t stop = end < m->first[j + 1] ? end : m->first[j + 1];
 		int r0 = (int)(begin - m->first[j]), r1 = (int)(stop - m->first[j]);
 
-		m->dot[jb->w->dtype](jb->w, jb->x, &m->xq[j], r0, r1, jb->y);
+		for (int r = r0; r < r1; r += ROW_STRIP) {
+			int re = r1 - r < ROW_STRIP ? r1 : r + ROW_STRIP;
+			for (int t = 0; t < m->T; t++)
+				m->dot[w->dtype](w, jb->x + (size_t)t * (size_t)w->cols,
+				                 &m->xq[j * m->T + t], r, re,
+				                 jb->y + (size_t)t * (size_t)w->rows);
+		}
 		begin = stop;
 	}
 }
@@ -229,12 +251,24 @@ static void run_tiles(void *arg, size_t begin, size_t end, int thread)
 	}
 }
 
+/* Bytes for the quantized x of every job's T tokens. */
+static size_t rows_path_bytes(const struct linear_job *jobs, int n_jobs,
+                              int T)
+{
+	size_t need = 0;
+
+	for (int j = 0; j < n_jobs; j++)
+		if (dtype_is_quant(jobs[j].w->dtype))
+			need += (size_t)T * qx_bytes(jobs[j].w->cols);
+	return need;
+}
+
 void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
                  int T, float *scratch, size_t scratch_per_thread)
 {
 	size_t first[16 + 1];
 	int tile_rows[16];
-	struct qx xq[16];
+	struct qx xq[16 * KERNELS_SHORT_T];
 	struct many m = {
 		.jobs = jobs, .n_jobs = n_jobs, .T = T, .scratch = scratch,
 		.per_thread = scratch_per_thread, .tile_rows = tile_rows,
@@ -248,22 +282,30 @@ void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
 		return;
 	}
 	first[0] = 0;
-	if (T == 1) {
-		/* Sequence mode's tiles are idle now: quantized x goes there
-		 * (linear_scratch_floats leaves room for 16 jobs). */
-		uint8_t *q = (uint8_t *)scratch;
+	if (T <= KERNELS_SHORT_T) {
+		/* Sequence mode's tiles are idle now: quantized x goes there,
+		 * or, past a small scratch (tests), into memory of its own. */
+		size_t need = rows_path_bytes(jobs, n_jobs, T);
+		void *own = need > scratch_per_thread * (size_t)pool_size(p) *
+		            sizeof(float) ? malloc(need) : NULL;
+		uint8_t *q = own ? own : (uint8_t *)scratch;
 		quantize_x_fn quant_x = kernels_quantize_x();
 		for (int d = 0; d < N_NATIVE; d++)
 			m.dot[d] = kernels_rows_dot((enum anser_dtype)d, NULL);
 		for (int j = 0; j < n_jobs; j++) {
+			const int cols = jobs[j].w->cols;
 			first[j + 1] = first[j] + (size_t)jobs[j].w->rows;
-			if (dtype_is_quant(jobs[j].w->dtype)) {
-				qx_init(&xq[j], q, jobs[j].w->cols);
-				quant_x(jobs[j].x, &xq[j]);
-				q += qx_bytes(jobs[j].w->cols);
+			if (!dtype_is_quant(jobs[j].w->dtype))
+				continue;
+			for (int t = 0; t < T; t++) {
+				qx_init(&xq[j * T + t], q, cols);
+				quant_x(jobs[j].x + (size_t)t * (size_t)cols,
+				        &xq[j * T + t]);
+				q += qx_bytes(cols);
 			}
 		}
 		pool_run(p, run_rows, &m, first[n_jobs]);
+		free(own);
 		return;
 	}
 	for (int j = 0; j < n_jobs; j++) {

@@ -84,11 +84,16 @@ wkv_fn kernels_wkv(void);
 void ref_linear(const struct wmat *w, const float *x, int T, float *y);
 
 /*
- * The same on a pool: T == 1 is split by rows over threads (rows_dot); more
- * rows are split into row tiles, each widened to f32 and multiplied with
- * OpenBLAS sgemm on the thread that owns it.  scratch holds
- * linear_scratch_floats(w) floats per thread.
+ * The same on a pool: up to KERNELS_SHORT_T tokens are split by rows over
+ * threads (rows_dot, each strip of rows for every token in turn); more are
+ * split into row tiles, each widened to f32 and multiplied with OpenBLAS
+ * sgemm on the thread that owns it.  scratch holds linear_scratch_floats(w)
+ * floats per thread.
  */
+/* Up to this many tokens, matrix products take the rows path: below it,
+ * widening whole tiles for sgemm costs more than it saves. */
+#define KERNELS_SHORT_T 8
+
 struct linear_job {
 	const struct wmat *w;
 	const float *x; /* [T][cols] */
