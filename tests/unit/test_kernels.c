@@ -3,7 +3,9 @@
  * (SIMD) and linear_many (pool + sgemm tiles) vs ref_rows_dot / ref_linear,
  * on odd shapes, each weight type and thread counts; and the pool itself.
  */
+#include <dirent.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../../lib/dtype.h"
@@ -327,6 +329,33 @@ static void count_job(void *arg, size_t b, size_t e, int thread)
 	atomic_fetch_add(&c->threads_seen[thread], 1);
 }
 
+/* Threads of this process other than the caller in state R (running). */
+static int running_helpers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+	long self = (long)syscall(SYS_gettid);
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[300], buf[512], *p;
+		FILE *f;
+		if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ' &&
+		    p[2] == 'R')
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 static void test_pool(void)
 {
 	static struct count c;
@@ -360,6 +389,12 @@ static void test_pool(void)
 	usleep(50000);
 	pool_run(p, count_job, &c, 3);
 	CHECK(c.hits[0] == 2 && c.hits[2] == 2, "pool: helpers that went to sleep wake for the next job");
+	/* After a job, helpers spin only briefly, then sleep: none may be
+	 * left running (state R in /proc) a while later. */
+	for (int k = 0; k < 50; k++)
+		pool_run(p, count_job, &c, 3);
+	usleep(200000);
+	CHECK(running_helpers() == 0, "pool: no helper is left spinning after a run");
 	pool_free(p);
 }
 
