@@ -22,17 +22,16 @@
 #define DECAY_SCALE 0.60653066f /* e^-0.5: decay = exp(-e^-0.5 sigmoid(z)) */
 #define DEFAULT_CHUNK 256
 
-/* One layer's weights.  Vectors are f32 copies; matrices are read in place
- * except the LoRAs, which are stored (in, out) and copied transposed so all
- * matrices share one (out, in) layout. */
+/* One layer's weights.  Vectors are f32 copies; matrices are read in place,
+ * the LoRAs as stored, (in, out): transposed (struct wmat's tr). */
 struct layer {
 	const float *ln1_w, *ln1_b, *ln2_w, *ln2_b, *lnx_w, *lnx_b; /* [C] */
 	const float *x_r, *x_w, *x_k, *x_v, *x_a, *x_g;             /* [C] */
 	const float *w0, *a0, *v0, *k_k, *k_a, *ffn_x_k;           /* [C] */
 	const float *r_k;                                          /* [H*N] */
 	struct wmat wr, wk, wv, wo;      /* (C, C) */
-	struct wmat w1, a1, v1, g1;      /* (D, C), transposed copies */
-	struct wmat w2, a2, v2, g2;      /* (C, D), transposed copies */
+	struct wmat w1, a1, v1, g1;      /* (D, C), stored as (C, D) */
+	struct wmat w2, a2, v2, g2;      /* (C, D), stored as (D, C) */
 	struct wmat fk, fv;              /* (F, C), (C, F) */
 	int has_v;                       /* value residual (layers >= 1) */
 };
@@ -44,7 +43,6 @@ struct anser_ctx {
 	int chunk;
 	struct layer *layers;            /* [L] */
 	float *vecs;                     /* every f32 vector, one block */
-	uint8_t *lora;                   /* every transposed LoRA, one block */
 	const float *ln0_w, *ln0_b, *lnout_w, *lnout_b;
 	struct wmat emb, head;           /* (V, C) */
 	/* Activations, [chunk][width] each. */
@@ -95,34 +93,16 @@ static struct wmat mat(const struct anser_model *m, const char *name, int rows,
 	return w;
 }
 
-/* Copies a stored (in, out) LoRA matrix as (out, in) at *cursor. */
-static struct wmat lora_t(const struct anser_model *m, const char *name,
-                          int in, int out, uint8_t **cursor)
+/* A LoRA matrix, stored (in, out): the map's W^T, used in place. */
+static struct wmat lora(const struct anser_model *m, const char *name, int in,
+                        int out)
 {
-	enum anser_dtype t;
-	const uint8_t *src = tensor(m, name, &t);
-	size_t es = anser_dtype_block_bytes(t);
-	struct wmat w = { .data = *cursor, .dtype = t, .rows = out, .cols = in };
-
-	for (int i = 0; i < in; i++)
-		for (int o = 0; o < out; o++)
-			memcpy(*cursor + ((size_t)o * (size_t)in + (size_t)i) * es,
-			       src + ((size_t)i * (size_t)out + (size_t)o) * es, es);
-	*cursor += (size_t)in * (size_t)out * es;
+	struct wmat w = { .rows = out, .cols = in, .tr = 1 };
+	w.data = tensor(m, name, &w.dtype);
 	return w;
 }
 
-static size_t lora_bytes(const struct anser_model *m, const char *name)
-{
-	long i = anser_model_find(m, name);
-	size_t n = 0;
-
-	if (i >= 0)
-		anser_model_tensor_data(m, (size_t)i, &n);
-	return n;
-}
-
-static void bind_layer(struct anser_ctx *c, int i, float **vc, uint8_t **lc)
+static void bind_layer(struct anser_ctx *c, int i, float **vc)
 {
 	const struct anser_model *m = c->model;
 	const int C = c->hp.n_embd, F = c->hp.ffn_size;
@@ -161,9 +141,9 @@ static void bind_layer(struct anser_ctx *c, int i, float **vc, uint8_t **lc)
 	M_(fv, "ffn.value.weight", C, F);
 #define L_(down, up, sdown, sup, D) \
 	(snprintf(n, sizeof(n), "blocks.%d.att.%s", i, sdown), \
-	 l->down = lora_t(m, n, C, D, lc), \
+	 l->down = lora(m, n, C, D), \
 	 snprintf(n, sizeof(n), "blocks.%d.att.%s", i, sup), \
-	 l->up = lora_t(m, n, D, C, lc))
+	 l->up = lora(m, n, D, C))
 	L_(w1, w2, "w1", "w2", c->hp.lora_decay);
 	L_(a1, a2, "a1", "a2", c->hp.lora_iclr);
 	L_(g1, g2, "g1", "g2", c->hp.lora_gate);
@@ -202,10 +182,8 @@ enum anser_status anser_ctx_new(const struct anser_model *m,
 	int D = max4(hp->lora_decay, hp->lora_iclr, hp->lora_value,
 	             hp->lora_gate);
 	int threads = p && p->n_threads > 0 ? p->n_threads : anser_cpu_count();
-	size_t lb = 0, act, nvec;
+	size_t act, nvec;
 	float *vc, *ac;
-	uint8_t *lc;
-	char n[96];
 
 	*out = NULL;
 	if (hp->head_size > 1024)
@@ -227,21 +205,10 @@ enum anser_status anser_ctx_new(const struct anser_model *m,
 	c->pool = pool_new(threads);
 	/* Every per-layer f32 vector: 19 of width C, plus ln0 and ln_out. */
 	nvec = (size_t)L * 19 * (size_t)C + 4 * (size_t)C;
-	for (int i = 0; i < L; i++) {
-		static const char *const names[] = { "w1", "w2", "a1", "a2",
-		                                     "g1", "g2", "v1", "v2" };
-		for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
-			if (k >= 6 && i == 0)
-				break;
-			snprintf(n, sizeof(n), "blocks.%d.att.%s", i, names[k]);
-			lb += lora_bytes(m, n);
-		}
-	}
 	act = (size_t)c->chunk * ((size_t)C * 18 + 4 * (size_t)D + (size_t)F);
 	c->blas_per_thread = linear_scratch_floats(F > C ? F : C);
 	c->layers = anser_calloc((size_t)L, sizeof(*c->layers));
 	c->vecs = anser_malloc((nvec + act) * sizeof(float));
-	c->lora = anser_malloc(lb ? lb : 1);
 	c->blas = anser_malloc((size_t)threads * c->blas_per_thread *
 	                       sizeof(float));
 	c->lrows = c->chunk < 32 ? c->chunk : 32;
@@ -249,13 +216,12 @@ enum anser_status anser_ctx_new(const struct anser_model *m,
 	c->rows_b = anser_malloc((size_t)c->chunk * sizeof(int));
 	c->lbuf = anser_malloc((size_t)c->lrows * (size_t)hp->vocab_size *
 	                       sizeof(float));
-	if (!c->pool || !c->layers || !c->vecs || !c->lora || !c->blas ||
+	if (!c->pool || !c->layers || !c->vecs || !c->blas ||
 	    !c->lbuf || !c->rows_a || !c->rows_b) {
 		anser_ctx_free(c);
 		return anser_errf(err, ANSER_E_NOMEM, "out of memory");
 	}
 	vc = c->vecs;
-	lc = c->lora;
 	c->ln0_w = vec(m, "blocks.0.ln0.weight", &vc, C);
 	c->ln0_b = vec(m, "blocks.0.ln0.bias", &vc, C);
 	c->lnout_w = vec(m, "ln_out.weight", &vc, C);
@@ -263,7 +229,7 @@ enum anser_status anser_ctx_new(const struct anser_model *m,
 	c->emb = mat(m, "emb.weight", hp->vocab_size, C);
 	c->head = mat(m, "head.weight", hp->vocab_size, C);
 	for (int i = 0; i < L; i++)
-		bind_layer(c, i, &vc, &lc);
+		bind_layer(c, i, &vc);
 	ac = c->vecs + nvec;
 	{
 		const size_t T = (size_t)c->chunk, TC = T * (size_t)C;
@@ -289,7 +255,6 @@ void anser_ctx_free(struct anser_ctx *c)
 	pool_free(c->pool);
 	anser_free(c->layers);
 	anser_free(c->vecs);
-	anser_free(c->lora);
 	anser_free(c->blas);
 	anser_free(c->lbuf);
 	anser_free(c->rows_a);

@@ -22,7 +22,8 @@
 /* Weight (r, c) of any type. */
 static float wmat_get(const struct wmat *w, int r, int c)
 {
-	uint64_t i = (uint64_t)r * (uint64_t)w->cols + (uint64_t)c;
+	uint64_t i = w->tr ? (uint64_t)c * (uint64_t)w->rows + (uint64_t)r :
+	             (uint64_t)r * (uint64_t)w->cols + (uint64_t)c;
 
 	if (dtype_is_quant(w->dtype))
 		return quant_get(w->dtype, w->data,
@@ -86,6 +87,15 @@ void ref_rows_dot(const struct wmat *w, const float *x, const struct qx *xq,
 void ref_widen(const struct wmat *w, int r0, int r1, float *out)
 {
 	const size_t cols = (size_t)w->cols, n = (size_t)(r1 - r0) * cols;
+
+	if (w->tr) {
+		/* Column c of W^T's rows r0..r1: a contiguous run per c. */
+		for (size_t c = 0; c < cols; c++)
+			for (int r = r0; r < r1; r++)
+				out[c * (size_t)(r1 - r0) + (size_t)(r - r0)] =
+					wmat_get(w, r, (int)c);
+		return;
+	}
 	const size_t first = (size_t)r0 * cols;
 	const uint16_t *h = (const uint16_t *)w->data + first;
 
@@ -183,7 +193,7 @@ struct many {
 	size_t per_thread;
 	int *tile_rows;   /* [n_jobs] rows per tile (sequence mode) */
 	size_t *first;    /* [n_jobs + 1] first global task of each job */
-	rows_dot_fn dot[N_NATIVE];
+	rows_dot_fn dot[N_NATIVE], dot_tr[N_NATIVE];
 	struct qx *xq;    /* [n_jobs][T]: x quantized, for quantized weights */
 };
 
@@ -217,7 +227,8 @@ static void run_rows(void *arg, size_t begin, size_t end, int thread)
 		for (int r = r0; r < r1; r += ROW_STRIP) {
 			int re = r1 - r < ROW_STRIP ? r1 : r + ROW_STRIP;
 			for (int t = 0; t < m->T; t++)
-				m->dot[w->dtype](w, jb->x + (size_t)t * (size_t)w->cols,
+				(w->tr ? m->dot_tr : m->dot)[w->dtype](
+				                 w, jb->x + (size_t)t * (size_t)w->cols,
 				                 &m->xq[j * m->T + t], r, re,
 				                 jb->y + (size_t)t * (size_t)w->rows);
 		}
@@ -240,6 +251,20 @@ static void run_tiles(void *arg, size_t begin, size_t end, int thread)
 		         w->rows;
 		const float *b;
 
+		if (w->tr) {
+			/* W^T's columns r0..r1: y[:, r0..r1] = x W^T[:, r0..r1]. */
+			int ldb = r1 - r0;
+			if (w->dtype == ANSER_DTYPE_F32) {
+				b = (const float *)w->data + r0;
+				ldb = w->rows;
+			} else {
+				widen_rows(w, r0, r1, tile);
+				b = tile;
+			}
+			blas_sgemm_nn(m->T, r1 - r0, w->cols, jb->x, w->cols, b, ldb,
+			              jb->y + r0, w->rows);
+			continue;
+		}
 		if (w->dtype == ANSER_DTYPE_F32) {
 			b = (const float *)w->data + (size_t)r0 * (size_t)w->cols;
 		} else {
@@ -290,8 +315,10 @@ void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
 		            sizeof(float) ? malloc(need) : NULL;
 		uint8_t *q = own ? own : (uint8_t *)scratch;
 		quantize_x_fn quant_x = kernels_quantize_x();
-		for (int d = 0; d < N_NATIVE; d++)
+		for (int d = 0; d < N_NATIVE; d++) {
 			m.dot[d] = kernels_rows_dot((enum anser_dtype)d, NULL);
+			m.dot_tr[d] = kernels_rows_dot_tr((enum anser_dtype)d, NULL);
+		}
 		for (int j = 0; j < n_jobs; j++) {
 			const int cols = jobs[j].w->cols;
 			first[j + 1] = first[j] + (size_t)jobs[j].w->rows;

@@ -16,11 +16,16 @@
 #include "quant.h"
 #include "threads.h"
 
-/* A weight matrix, row-major (rows, cols), read in place. */
+/*
+ * A weight matrix of the map y = W x, W (rows, cols) = (out, in), read in
+ * place: row-major, or with `tr` stored transposed, (cols, rows) row-major,
+ * as checkpoints store the LoRA matrices (float types only).
+ */
 struct wmat {
 	const void *data;
 	enum anser_dtype dtype;
 	int rows, cols;
+	int tr;
 };
 
 /*
@@ -38,6 +43,8 @@ void ref_rows_dot(const struct wmat *w, const float *x, const struct qx *xq,
 /* The fastest rows_dot this CPU supports for `dtype` (ref_rows_dot when
  * nothing better exists).  `name` gets "avx2", "avx512-vnni", "ref", ... */
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name);
+/* The same for a transposed w (float types): y[r] = sum_c W^T[c][r] x[c]. */
+rows_dot_fn kernels_rows_dot_tr(enum anser_dtype dtype, const char **name);
 
 /* x[cols] to q8 blocks for rows_dot on quantized weights (quant.h); the
  * fast version gives exactly ref_quantize_x's integers and scales. */
@@ -58,9 +65,10 @@ void quantize_x_avx2(const float *x, struct qx *xq);
 void widen_q_avx2(const struct wmat *w, int r0, int r1, float *out);
 #endif
 
-/* Rows [r0, r1) of w as f32 into out[(r1 - r0) * cols], any type: the
- * plain-C twin and the fastest this CPU has.  Sequence mode widens every
- * weight tile with it, and the embedding its rows. */
+/* Rows [r0, r1) of w as f32 into out[(r1 - r0) * cols], any type (for a
+ * transposed w: out[cols][r1 - r0], its columns r0..r1): the plain-C twin
+ * and the fastest this CPU has.  Sequence mode widens every weight tile
+ * with it, and the embedding its rows. */
 typedef void (*widen_fn)(const struct wmat *w, int r0, int r1, float *out);
 void ref_widen(const struct wmat *w, int r0, int r1, float *out);
 widen_fn kernels_widen(void);
@@ -104,8 +112,11 @@ void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
                  int T, float *scratch, size_t scratch_per_thread);
 size_t linear_scratch_floats(int cols);
 
-/* sgemm, row-major, C[m][n] = A[m][k] * B[n][k]^T (kernels_blas.c). */
+/* sgemm, row-major, C[m][n] = A[m][k] * B[n][k]^T, and with B[k][n] not
+ * transposed (kernels_blas.c). */
 void blas_sgemm_nt(int m, int n, int k, const float *a, int lda,
+                   const float *b, int ldb, float *c, int ldc);
+void blas_sgemm_nn(int m, int n, int k, const float *a, int lda,
                    const float *b, int ldb, float *c, int ldc);
 /* Makes OpenBLAS single-threaded: our pool owns the threads. */
 void blas_init(void);

@@ -112,6 +112,69 @@ TARGET static void dot_bf16(const struct wmat *w, const float *x,
 	rows_dot_t(ANSER_DTYPE_BF16, w, x, r0, r1, y);
 }
 
+/*
+ * A transposed W (LoRAs): y[r0..r1] = sum_c x[c] W^T[c][r0..r1], 32 outputs
+ * at a time held in registers while every column c passes; W^T's rows are
+ * short (a rank of 32 to 320), so the whole of it stays in cache.
+ */
+TARGET static inline void rows_dot_tr_t(enum anser_dtype t,
+                                        const struct wmat *w, const float *x,
+                                        int r0, int r1, float *y)
+{
+	const size_t R = (size_t)w->rows;
+	int r = r0;
+
+	for (; r + 32 <= r1; r += 32) {
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (int c = 0; c < w->cols; c++) {
+			const size_t o = (size_t)c * R + (size_t)r;
+			const __m256 xc = _mm256_set1_ps(x[c]);
+			a0 = _mm256_fmadd_ps(load8(t, w->data, o), xc, a0);
+			a1 = _mm256_fmadd_ps(load8(t, w->data, o + 8), xc, a1);
+			a2 = _mm256_fmadd_ps(load8(t, w->data, o + 16), xc, a2);
+			a3 = _mm256_fmadd_ps(load8(t, w->data, o + 24), xc, a3);
+		}
+		_mm256_storeu_ps(y + r, a0);
+		_mm256_storeu_ps(y + r + 8, a1);
+		_mm256_storeu_ps(y + r + 16, a2);
+		_mm256_storeu_ps(y + r + 24, a3);
+	}
+	for (; r + 8 <= r1; r += 8) {
+		__m256 a0 = _mm256_setzero_ps();
+		for (int c = 0; c < w->cols; c++)
+			a0 = _mm256_fmadd_ps(load8(t, w->data, (size_t)c * R + (size_t)r),
+			                     _mm256_set1_ps(x[c]), a0);
+		_mm256_storeu_ps(y + r, a0);
+	}
+	for (; r < r1; r++) {
+		float a = 0.0f;
+		for (int c = 0; c < w->cols; c++)
+			a += load_f32(t, w->data, (size_t)c * R + (size_t)r) * x[c];
+		y[r] = a;
+	}
+}
+
+TARGET static void dot_tr_f32(const struct wmat *w, const float *x,
+                              const struct qx *xq, int r0, int r1, float *y)
+{
+	(void)xq;
+	rows_dot_tr_t(ANSER_DTYPE_F32, w, x, r0, r1, y);
+}
+
+TARGET static void dot_tr_f16(const struct wmat *w, const float *x,
+                              const struct qx *xq, int r0, int r1, float *y)
+{
+	(void)xq;
+	rows_dot_tr_t(ANSER_DTYPE_F16, w, x, r0, r1, y);
+}
+
+TARGET static void dot_tr_bf16(const struct wmat *w, const float *x,
+                               const struct qx *xq, int r0, int r1, float *y)
+{
+	(void)xq;
+	rows_dot_tr_t(ANSER_DTYPE_BF16, w, x, r0, r1, y);
+}
+
 /* Rows of any type to f32, 8 at a time. */
 TARGET static void widen_avx2(const struct wmat *w, int r0, int r1,
                               float *out)
@@ -121,6 +184,20 @@ TARGET static void widen_avx2(const struct wmat *w, int r0, int r1,
 	const size_t first = (size_t)r0 * (size_t)w->cols;
 	size_t i = 0;
 
+	if (w->tr) {
+		/* Column c of W^T's rows r0..r1 is one contiguous run. */
+		const size_t m = (size_t)(r1 - r0);
+		for (size_t c = 0; c < (size_t)w->cols; c++) {
+			const size_t o = c * (size_t)w->rows + (size_t)r0;
+			float *dst = out + c * m;
+			size_t k = 0;
+			for (; t != ANSER_DTYPE_F32 && k + 8 <= m; k += 8)
+				_mm256_storeu_ps(dst + k, load8(t, w->data, o + k));
+			for (; k < m; k++)
+				dst[k] = load_f32(t, w->data, o + k);
+		}
+		return;
+	}
 	if (dtype_is_quant(t)) {
 		widen_q_avx2(w, r0, r1, out);
 		return;
@@ -256,6 +333,21 @@ rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 	return ref_rows_dot;
 }
 
+rows_dot_fn kernels_rows_dot_tr(enum anser_dtype dtype, const char **name)
+{
+	static const rows_dot_fn fast[] = { dot_tr_f32, dot_tr_f16, dot_tr_bf16 };
+	const char *dummy;
+
+	if (!name)
+		name = &dummy;
+	if ((unsigned)dtype < ARRAY_SIZE(fast) && cpu_avx2()) {
+		*name = "avx2";
+		return fast[dtype];
+	}
+	*name = "ref";
+	return ref_rows_dot;
+}
+
 widen_fn kernels_widen(void)
 {
 	return cpu_avx2() ? widen_avx2 : ref_widen;
@@ -294,6 +386,11 @@ rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 	if (name)
 		*name = "ref";
 	return ref_rows_dot;
+}
+
+rows_dot_fn kernels_rows_dot_tr(enum anser_dtype dtype, const char **name)
+{
+	return kernels_rows_dot(dtype, name);
 }
 
 #endif

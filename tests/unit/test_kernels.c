@@ -198,6 +198,73 @@ static void test_quant_roundtrip(void)
 	CHECK(g[0] == 0 && g[40] == -3.0f && g[41] == 0, "q4_0: a zero block and a lone value round-trip");
 }
 
+/* A transposed (rows, cols) matrix: stored (cols, rows), as LoRAs are. */
+static struct wmat make_tr(enum anser_dtype t, int rows, int cols)
+{
+	struct wmat w = make(t, cols, rows);
+	w.rows = rows;
+	w.cols = cols;
+	w.tr = 1;
+	return w;
+}
+
+static void test_transposed(void)
+{
+	static const int shapes[][3] = { /* rows, cols, T */
+		{ 64, 768, 1 }, { 37, 100, 1 }, { 32, 64, 5 }, { 768, 64, 3 },
+		{ 96, 2048, 40 }, { 5, 7, 20 },
+	};
+	struct pool *p = pool_new(2);
+	widen_fn wfast = kernels_widen();
+
+	for (int t = 0; t < 3; t++) {
+		double worst = 0, worst_dot = 0;
+		int bad = 0;
+		const char *name;
+		rows_dot_fn fast = kernels_rows_dot_tr((enum anser_dtype)t, &name);
+		for (size_t s = 0; s < ARRAY_SIZE(shapes); s++) {
+			int T = shapes[s][2];
+			struct wmat w = make_tr((enum anser_dtype)t, shapes[s][0], shapes[s][1]);
+			size_t per = linear_scratch_floats(w.cols), n = (size_t)w.rows * (size_t)w.cols;
+			float *scratch = malloc(per * 2 * 4), *x = malloc((size_t)T * (size_t)w.cols * 4);
+			float *y1 = malloc((size_t)T * (size_t)w.rows * 4), *y2 = malloc((size_t)T * (size_t)w.rows * 4);
+			float *a = malloc(n * 4), *b = malloc(n * 4);
+			for (size_t i = 0; i < (size_t)T * (size_t)w.cols; i++)
+				x[i] = frand();
+			struct linear_job job = { &w, x, y1 };
+			linear_many(p, &job, 1, T, scratch, per);
+			ref_linear(&w, x, T, y2);
+			double e = rel_err(y1, y2, (size_t)T * (size_t)w.rows);
+			if (e > worst)
+				worst = e;
+			/* One token straight through the fast kernel, a sub-range. */
+			memset(y1, 0, (size_t)w.rows * 4);
+			fast(&w, x, NULL, 1, w.rows, y1);
+			ref_rows_dot(&w, x, NULL, 1, w.rows, y2);
+			e = rel_err(y1 + 1, y2 + 1, (size_t)w.rows - 1);
+			if (e > worst_dot || y1[0] != 0.0f)
+				worst_dot = y1[0] != 0.0f ? INFINITY : e;
+			/* Widening columns 1..rows of W^T. */
+			wfast(&w, 1, w.rows, a);
+			ref_widen(&w, 1, w.rows, b);
+			bad += memcmp(a, b, (size_t)(w.rows - 1) * (size_t)w.cols * 4) != 0;
+			free((void *)w.data);
+			free(scratch);
+			free(x);
+			free(y1);
+			free(y2);
+			free(a);
+			free(b);
+		}
+		char what[160];
+		snprintf(what, sizeof(what), "transposed %s (%s): rows_dot (rel err %.1e), linear_many "
+		         "(%.1e) and widen match the reference", anser_dtype_name((enum anser_dtype)t),
+		         name, worst_dot, worst);
+		CHECK(worst < 1e-4 && worst_dot < 1e-5 && bad == 0, what);
+	}
+	pool_free(p);
+}
+
 static void test_quantize_x(void)
 {
 	quantize_x_fn fast = kernels_quantize_x();
@@ -408,6 +475,7 @@ int main(void)
 	test_linear(1);
 	test_linear(3);
 	test_widen_wkv();
+	test_transposed();
 	test_pool();
 	/* The AVX2 kernels too, on a CPU that would pick AVX-512. */
 	setenv("ANSER_KERNELS", "avx2", 1);
