@@ -37,7 +37,8 @@ LIBA     = $(O)/libanser.a
 BIN      = $(if $(filter build,$(O)),anser,$(O)/anser)
 MANS     = $(wildcard man/*.1 man/*.5)
 
-.PHONY: all check-deps deps test check asan fuzz demo bench bench-download \
+.PHONY: all check-deps deps test check asan fuzz fuzz-build valgrind demo \
+        bench bench-download bench-rwkvcpp bench-memory \
         install uninstall clean lint
 
 all: check-deps $(BIN) $(TESTS)
@@ -83,31 +84,46 @@ asan: deps
 	    ANSER_BIN=$(abspath build/asan/anser) ANSER_SAN="$(SAN)" \
 	    ANSER_BUILD=$(abspath build/asan) sh tests/run.sh $(T)
 
+# convert, inspect and run (generation, state files, --score) on the golden
+# models under valgrind's memcheck, leaks included; skipped, saying so,
+# where valgrind is not installed.
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@ANSER_BIN=$(abspath $(BIN)) sh tests/valgrind/run.sh
+
 # libFuzzer targets (clang), one per parser: tests/fuzz/fuzz_<name>.c, seeded
-# from tests/fuzz/corpus/<name>/; what they find goes to build/fuzz/.
+# from tests/fuzz/corpus/<name>/ (read only: what the fuzzer finds goes to
+# build/fuzz/corpus/<name>/, crashes to build/fuzz/crashes/<name>/).  The
+# library is built once, instrumented, in build/fuzz/obj.  Without clang
+# and its libFuzzer runtime the target says so and does nothing.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_NAMES    = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_FLAGS    = -g -O1 -std=c11 -D_GNU_SOURCE \
-                -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+FUZZ_BINS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_OBJ      = $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_COMMON   = -g -O1 -std=c11 -D_GNU_SOURCE $(PKG_CFLAGS)
+FUZZ_SAN      = address,undefined -fno-sanitize-recover=undefined
 fuzz: check-deps
-	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: error: needs clang; run: sudo apt-get install -y clang" >&2; exit 1; }
-	@mkdir -p build/fuzz
-	@set -e; for t in $(FUZZ_NAMES); do \
-	    $(FUZZ_CC) $(FUZZ_FLAGS) -o build/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
-	        $(LIB_SRC) $(PKG_LIBS) -lm -lpthread; \
-	done
-	@set -e; for t in $(FUZZ_NAMES); do \
-	    mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t; \
-	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	        -rss_limit_mb=2048 -max_len=200000 -print_final_stats=1 \
-	        -artifact_prefix=build/fuzz/crashes/$$t/ \
-	        build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
-	        2>build/fuzz/$$t.log || { tail -n 30 build/fuzz/$$t.log; exit 1; }; \
-	    grep -E "stat::number_of_executed_units|stat::peak_rss" build/fuzz/$$t.log | sed "s/^/  /"; \
-	    echo "  corpus: $$(ls build/fuzz/corpus/$$t | wc -l) inputs"; \
-	done
+	@if ! tools/deps.sh --have-fuzzer $(FUZZ_CC); then \
+	    echo "fuzz: skipped: $(FUZZ_CC) with libFuzzer is not installed (run: sudo apt-get install -y clang libclang-rt-dev)"; \
+	    exit 0; fi; \
+	$(MAKE) --no-print-directory fuzz-build && \
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_BINS)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
+	    -MMD -MP -c -o $@ $<
+
+build/fuzz/libanser.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libanser.a
+	$(FUZZ_CC) $(FUZZ_COMMON) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< \
+	    build/fuzz/libanser.a $(PKG_LIBS) -lm -lpthread
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -124,6 +140,18 @@ bench: deps
 bench-download: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/bench-download.sh $(abspath $(BIN)) 1024
+
+# Only the side-by-side with rwkv.cpp, built outside this tree (README.md):
+# RWKV_CPP=/path/to/rwkv.cpp make bench-rwkvcpp
+bench-rwkvcpp: deps
+	@$(MAKE) --no-print-directory all $(O)/bench/bench_infer
+	@sh tools/bench-rwkvcpp.sh $(abspath $(BIN)) $(abspath $(O)) $(BENCH_SHAPES)
+
+# Resident memory of a 2.9B-shape model in q8_0 and a 13.3B-shape one in
+# q4_0; writes about 10 GB of random weights to $(O)/bench/ once.
+bench-memory: deps
+	@$(MAKE) --no-print-directory all $(O)/bench/bench_infer
+	@sh tools/bench-memory.sh $(abspath $(O))
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)
@@ -146,4 +174,4 @@ uninstall:
 clean:
 	rm -rf build anser
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -3,6 +3,7 @@
  * cmd_<name> per subcommand.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,14 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	/* Past a file size limit (ulimit -f) a write then fails with EFBIG,
+	 * which every writer reports and cleans up after, instead of the
+	 * process dying of SIGXFSZ with a temporary file left behind. */
+	signal(SIGXFSZ, SIG_IGN);
+	/* A reader that goes away (anser run ... | head) ends us quietly by
+	 * SIGPIPE, as it does cat; a parent that ignored SIGPIPE (which
+	 * children inherit) would leave us generating into a closed pipe. */
+	signal(SIGPIPE, SIG_DFL);
 	/* '+': stop at the command name; its options are its own. */
 	cli_reset_getopt();
 	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {

@@ -44,6 +44,9 @@ int textout_push(struct textout *o, const uint8_t *b, size_t n)
 
 	if (o->stopped)
 		return 1;
+	/* A token outside the vocab has no bytes (and b is NULL then). */
+	if (n == 0)
+		return 0;
 	if (o->n + n > o->cap) {
 		size_t cap = (o->n + n) * 2 + 64;
 		uint8_t *p = realloc(o->pending, cap);

@@ -138,6 +138,17 @@ static enum anser_status find_root(struct anser_pth *p, char *root, size_t size,
 	return ANSER_OK;
 }
 
+/*
+ * The central directory's sizes are claims: a stored entry must fit in the
+ * file and a deflated one cannot expand more than deflate can (1032:1).
+ */
+static int entry_size_possible(const struct anser_pth *p, const zip_stat_t *zs)
+{
+	return (zs->valid & ZIP_STAT_COMP_SIZE) && zs->comp_size <= p->file_size &&
+	       (zs->comp_method != ZIP_CM_STORE || zs->comp_size == zs->size) &&
+	       zs->size / 1100 <= zs->comp_size;
+}
+
 /* Reads a whole small entry into a new NUL-terminated buffer. */
 static enum anser_status read_entry(struct anser_pth *p, zip_uint64_t idx,
                                     uint64_t max, uint8_t **out, size_t *len,
@@ -157,6 +168,13 @@ static enum anser_status read_entry(struct anser_pth *p, zip_uint64_t idx,
 		                  "%llu this reader accepts", p->path, name,
 		                  (unsigned long long)zs.size,
 		                  (unsigned long long)max);
+	/* The size is a claim, allocated before it is read: bound it by the
+	 * file, as for storages (add_tensor). */
+	if (!entry_size_possible(p, &zs))
+		return anser_errf(err, ANSER_E_FORMAT,
+		                  "'%s': entry '%s' declares %llu bytes, more than "
+		                  "the file holds", p->path, name,
+		                  (unsigned long long)zs.size);
 	zf = zip_fopen_index(p->za, idx, 0);
 	if (!zf)
 		return zip_fail(err, p->path, zip_get_error(p->za), name);
@@ -241,11 +259,7 @@ static enum anser_status add_tensor(struct anser_pth *p, size_t i,
 	if (zip_stat_index(p->za, (zip_uint64_t)idx, 0, &zs) ||
 	    !(zs.valid & ZIP_STAT_SIZE))
 		return zip_fail(err, p->path, zip_get_error(p->za), entry);
-	/* The central directory's sizes are claims: a stored entry must fit in
-	 * the file and a deflated one cannot expand more than deflate can. */
-	if (!(zs.valid & ZIP_STAT_COMP_SIZE) || zs.comp_size > p->file_size ||
-	    (zs.comp_method == ZIP_CM_STORE && zs.comp_size != zs.size) ||
-	    zs.size / 1100 > zs.comp_size)
+	if (!entry_size_possible(p, &zs))
 		return anser_errf(err, ANSER_E_FORMAT,
 		                  "'%s': entry '%s' declares %llu bytes, more than "
 		                  "the file holds", p->path, entry,
@@ -292,6 +306,11 @@ outside:
 	                  "end of its storage '%s' (%llu elements)", p->path,
 	                  info->name, shape, (long long)pt->offset, entry,
 	                  (unsigned long long)pt->storage->numel);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static enum anser_status load_index(struct anser_pth *p,
@@ -350,13 +369,23 @@ static enum anser_status load_index(struct anser_pth *p,
 	for (size_t i = 0; i < p->n && !st; i++)
 		st = add_tensor(p, i, root, d->u.seq.v[2 * i],
 		                d->u.seq.v[2 * i + 1], err);
-	/* Duplicate names would make "read by name" ambiguous. */
-	for (size_t i = 0; i < p->n && !st; i++)
-		for (size_t j = i + 1; j < p->n && !st; j++)
-			if (!strcmp(p->names[i], p->names[j]))
+	/* Duplicate names would make "read by name" ambiguous.  Sorted, so
+	 * that a pickle of a million names is not a trillion comparisons. */
+	if (!st && p->n > 1) {
+		const char **sorted = anser_malloc(p->n * sizeof(*sorted));
+		if (!sorted) {
+			st = anser_errf(err, ANSER_E_NOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(sorted, p->names, p->n * sizeof(*sorted));
+		qsort(sorted, p->n, sizeof(*sorted), name_cmp);
+		for (size_t i = 1; i < p->n && !st; i++)
+			if (!strcmp(sorted[i - 1], sorted[i]))
 				st = anser_errf(err, ANSER_E_FORMAT,
 				                "'%s': tensor '%s' appears twice",
-				                p->path, p->names[i]);
+				                p->path, sorted[i]);
+		anser_free(sorted);
+	}
 out:
 	pk_free(&doc);
 	anser_free(pkl);

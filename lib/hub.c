@@ -347,6 +347,21 @@ out:
 	return st;
 }
 
+int hub_parse_revision(const char *body, char commit[41])
+{
+	cJSON *j = cJSON_Parse(body ? body : "");
+	cJSON *sha = cJSON_GetObjectItemCaseSensitive(j, "sha");
+	int ok = cJSON_IsString(sha) && hub_is_hex(sha->valuestring, 40);
+
+	if (ok) {
+		memcpy(commit, sha->valuestring, 41);
+		for (int i = 0; i < 40; i++)
+			commit[i] = (char)(commit[i] | 0x20); /* lower-case hex */
+	}
+	cJSON_Delete(j);
+	return ok;
+}
+
 /* GET /api/{type}s/{repo}/revision/{rev} -> "sha". */
 static enum anser_status resolve_commit(struct hub_conn *c,
                                         const struct hub_ctx *x,
@@ -357,7 +372,6 @@ static enum anser_status resolve_commit(struct hub_conn *c,
 	struct hub_resp r = { 0 };
 	char *q = hub_quote(x->revision, 0), *url = NULL;
 	enum anser_status st = ANSER_OK;
-	cJSON *j = NULL, *sha;
 
 	url = q ? hub_strf("%s/api/%s/%s/revision/%s", x->cfg->endpoint,
 	                   hub_type_plural(x->type), x->repo_id, q) : NULL;
@@ -376,20 +390,14 @@ static enum anser_status resolve_commit(struct hub_conn *c,
 		}
 		goto out;
 	}
-	j = cJSON_Parse(r.body.p ? r.body.p : "");
-	sha = cJSON_GetObjectItemCaseSensitive(j, "sha");
-	if (!cJSON_IsString(sha) || !hub_is_hex(sha->valuestring, 40)) {
+	if (!hub_parse_revision(r.body.p, commit)) {
 		*why = ANSER_HUB_E_PROTOCOL;
 		st = anser_errf(err, ANSER_E_FORMAT, "the Hub's description of "
 		                "%s has no commit sha (is HF_ENDPOINT a Hub?)",
 		                x->repo_id);
 		goto out;
 	}
-	memcpy(commit, sha->valuestring, 41);
-	for (int i = 0; i < 40; i++)
-		commit[i] = (char)(commit[i] | 0x20); /* lower-case hex */
 out:
-	cJSON_Delete(j);
 	hub_resp_clear(&r);
 	anser_free(url);
 	anser_free(q);
@@ -446,8 +454,7 @@ static int entry_cmp(const void *a, const void *b)
 	              ((const struct entry *)b)->path);
 }
 
-/* The URL in Link: <url>; rel="next", or NULL. */
-static char *link_next(const char *link)
+char *hub_link_next(const char *link)
 {
 	for (const char *p = link; p && (p = strchr(p, '<'));) {
 		const char *end = strchr(p, '>');
@@ -523,6 +530,21 @@ static enum anser_status parse_tree(const struct hub_ctx *x, const char *body,
 	return st;
 }
 
+enum anser_status hub_parse_tree(const char *repo_id, const char *body,
+                                 size_t *n_files, struct anser_err *err)
+{
+	struct hub_ctx x = { .repo_id = repo_id };
+	struct listing l = { 0 };
+	enum anser_hub_error why;
+	enum anser_status st = parse_tree(&x, body, &l, &why, err);
+
+	if (!st && l.n) /* qsort(NULL, 0) is undefined */
+		qsort(l.e, l.n, sizeof(*l.e), entry_cmp);
+	*n_files = l.n;
+	listing_free(&l);
+	return st;
+}
+
 /* GET /api/{type}s/{repo}/tree/{commit}?recursive=true, every page. */
 static enum anser_status list_tree(struct hub_conn *c, const struct hub_ctx *x,
                                    const char *commit, struct listing *l,
@@ -553,7 +575,7 @@ static enum anser_status list_tree(struct hub_conn *c, const struct hub_ctx *x,
 		anser_free(url);
 		url = NULL;
 		if (!st && r.link && ++pages < 100000) {
-			char *next = link_next(r.link);
+			char *next = hub_link_next(r.link);
 			if (next) {
 				url = hub_url_resolve(x->cfg->endpoint, next);
 				anser_free(next);
@@ -562,7 +584,7 @@ static enum anser_status list_tree(struct hub_conn *c, const struct hub_ctx *x,
 	}
 	anser_free(url);
 	hub_resp_clear(&r);
-	if (!st)
+	if (!st && l->n) /* an empty repo: qsort(NULL, 0) is undefined */
 		qsort(l->e, l->n, sizeof(*l->e), entry_cmp);
 	return st;
 }
@@ -919,7 +941,8 @@ static enum anser_status plan_offline(struct hub_run *run,
 		if (!walk(root, "", &l))
 			st = oom(run);
 		else {
-			qsort(l.e, l.n, sizeof(*l.e), entry_cmp);
+			if (l.n) /* qsort(NULL, 0) is undefined */
+				qsort(l.e, l.n, sizeof(*l.e), entry_cmp);
 			st = select_files(run, &l, 1);
 		}
 	}

@@ -164,6 +164,16 @@ int hub_perform(struct hub_conn *c, const char *method, const char *url,
                 int auth, const char *range, struct hub_sink *sink,
                 long timeout, struct hub_resp *r);
 
+/*
+ * One header line of an answer ("Name: value\r\n", n bytes, not
+ * NUL-terminated) into r: the headers above are kept, the first of each
+ * name wins, a status line ("HTTP/...") clears r.  0 when out of memory.
+ */
+int hub_resp_header(struct hub_resp *r, const char *line, size_t n);
+
+/* "bytes 100-199/1000": the start and the total; 0 if malformed. */
+int hub_content_range(const char *v, uint64_t *start, uint64_t *total);
+
 /* Seconds Retry-After or RateLimit ask to wait (+1, at most 300), or -1. */
 double hub_retry_after(const struct hub_resp *r);
 
@@ -208,6 +218,23 @@ void hub_meta_clear(struct hub_meta *m);
  */
 int hub_request(struct hub_conn *c, const char *method, const char *url,
                 int auth, long timeout, struct hub_resp *r, char **final_url);
+
+/*
+ * The parsers of the Hub's API answers (bodies as received, NUL-terminated;
+ * NULL counts as empty), reachable from tests and tests/fuzz.
+ *
+ * hub_parse_revision: GET /api/{type}s/{repo}/revision/{rev}, {"sha": ...};
+ * 1 with the commit (40 lower-case hex digits) in commit[41], else 0.
+ * hub_parse_tree: one page of GET /api/{type}s/{repo}/tree/...: a JSON array
+ * of entries, files checked (safe path, sha1 or sha256 oid, size); *n_files
+ * gets how many.  repo_id is for messages.
+ * hub_link_next: the URL of Link: <url>; rel="next" (anser_malloc'd), or
+ * NULL.
+ */
+int hub_parse_revision(const char *body, char commit[41]);
+enum anser_status hub_parse_tree(const char *repo_id, const char *body,
+                                 size_t *n_files, struct anser_err *err);
+char *hub_link_next(const char *link);
 
 /* 408, 429, 500, 502, 503, 504: worth another try. */
 int hub_retryable(long status);

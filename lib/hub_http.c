@@ -311,13 +311,9 @@ static int64_t parse_size(const char *v)
 	return errno || *end || n < 0 || end == v ? -1 : (int64_t)n;
 }
 
-/* Keeps the headers we use; a new status line (a 1xx, a proxy's CONNECT
- * answer) starts afresh. */
-static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+int hub_resp_header(struct hub_resp *r, const char *p, size_t n)
 {
-	struct xfer *x = arg;
-	struct hub_resp *r = x->r;
-	size_t n = size * nmemb, klen;
+	size_t klen;
 	const char *colon, *v, *end = p + n;
 	static const struct {
 		const char *name;
@@ -341,11 +337,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 		uint64_t got = r->received;
 		hub_resp_clear(r);
 		r->received = got;
-		return n;
+		return 1;
 	}
 	colon = memchr(p, ':', n);
 	if (!colon)
-		return n;
+		return 1;
 	klen = (size_t)(colon - p);
 	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
 		;
@@ -360,7 +356,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 			r->content_length = parse_size(tmp);
 		else
 			r->linked_size = parse_size(tmp);
-		return n;
+		return 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
 		char **slot = (char **)((char *)r + keep[i].off);
@@ -369,15 +365,24 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 			continue;
 		*slot = anser_strndup(v, (size_t)(end - v));
 		if (!*slot)
-			return 0; /* out of memory: abort the transfer */
+			return 0;
 		break;
 	}
-	return n;
+	return 1;
+}
+
+/* Keeps the headers we use; a new status line (a 1xx, a proxy's CONNECT
+ * answer) starts afresh.  Out of memory aborts the transfer. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+
+	return hub_resp_header(x->r, p, n) ? n : 0;
 }
 
 /* "bytes 100-199/1000": the start and the total; 0 if malformed. */
-static int parse_content_range(const char *v, uint64_t *start,
-                               uint64_t *total)
+int hub_content_range(const char *v, uint64_t *start, uint64_t *total)
 {
 	unsigned long long a, b, t;
 
@@ -401,7 +406,7 @@ static int decide(struct xfer *x)
 	if (!s || (status != 200 && status != 206))
 		return 1;
 	if (status == 206) {
-		if (!x->ranged || !parse_content_range(x->r->content_range, &start,
+		if (!x->ranged || !hub_content_range(x->r->content_range, &start,
 		                                       &total) ||
 		    start != s->offset || total != s->expected) {
 			s->bad_range = 1;

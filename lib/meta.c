@@ -120,9 +120,12 @@ enum anser_status meta_decode(const char *json, size_t len, struct meta *m,
 		st = get_int(lora, lora_fields[i].key,
 		             &INT_AT(&m->hp, lora_fields[i].off), err);
 	np = cJSON_GetObjectItemCaseSensitive(o, "n_params");
-	if (!st && (!cJSON_IsNumber(np) || np->valuedouble < 0))
+	/* Bounded before the conversion: past 2^64 it is undefined. */
+	if (!st && (!cJSON_IsNumber(np) || !(np->valuedouble >= 0) ||
+	            np->valuedouble > 1e18))
 		st = anser_errf(err, ANSER_E_FORMAT,
-		                "anser file metadata: 'n_params' is missing");
+		                "anser file metadata: 'n_params' is missing or "
+		                "not a count");
 	if (!st)
 		m->hp.n_params = (uint64_t)np->valuedouble;
 	src = cJSON_GetObjectItemCaseSensitive(o, "source");

@@ -127,6 +127,19 @@ run run --ids -n 2 "$STATIC/golden/micro.pth" "1 2"
 check "a .pth is converted on the fly, with a note" \
 	sh -c '[ '"$RC"' -eq 0 ] && grep -q "note: converting" "$1"' _ "$T/err"
 
+# A vocab smaller than the model (256 byte tokens, 512 rows): a sampled id
+# past the vocab prints nothing (textout_push got NULL, 0: undefined memcpy
+# under make asan).
+python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    for b in range(256):
+        f.write("%d b\x27\\x%02x\x27 1\n" % (b + 1, b))' "$T/bytes.txt"
+"$ANSER" convert -q --vocab "$T/bytes.txt" "$STATIC/golden/micro.pth" -o "$T/small-vocab.anser"
+run run -n 300 --seed 7 "$T/small-vocab.anser" "hello"
+check "sampling ids past a small vocab: they print nothing, exit 0" \
+	eval '[ $RC -eq 0 ] && [ ! -s "$T/err" ]'
+
 # --- bad input ------------------------------------------------------------
 refuse "a missing model" "No such file" run "$T/none.anser" "hi"
 printf 'just text\n' > "$T/text.bin"

@@ -317,6 +317,76 @@ static void test_retry_after(void)
 	hub_resp_clear(&r);
 }
 
+/* The parsers of what the Hub sends (also fuzzed: tests/fuzz/fuzz_hub_*). */
+static void test_parsers(void)
+{
+	static const char sha[] = "0123456789ABCDEF0123456789abcdef01234567";
+	struct hub_resp r = { 0 };
+	uint64_t a = 0, b = 0;
+	char commit[41], body[256], *s;
+	size_t n = 99;
+
+	snprintf(body, sizeof(body), "{\"sha\": \"%s\", \"id\": \"o/n\"}", sha);
+	CHECK(hub_parse_revision(body, commit) &&
+	      !strcmp(commit, "0123456789abcdef0123456789abcdef01234567"),
+	      "revision answer: the sha, lower-cased");
+	CHECK(!hub_parse_revision("{\"sha\": \"0123\"}", commit) &&
+	      !hub_parse_revision("[1, 2]", commit) &&
+	      !hub_parse_revision(NULL, commit) &&
+	      !hub_parse_revision("{\"sha\": 5}", commit),
+	      "revision answer without a 40-digit sha is refused");
+	/* An empty repo lists nothing: qsort(NULL, 0) was undefined (fuzz). */
+	CHECK_STATUS(hub_parse_tree("o/n", "[]", &n, NULL), ANSER_OK,
+	             "tree: an empty listing parses");
+	CHECK(n == 0, "tree: an empty listing has no files");
+	snprintf(body, sizeof(body), "[{\"type\": \"directory\", \"path\": \"d\"},"
+	         "{\"type\": \"file\", \"path\": \"d/b\", \"oid\": \"%s\", "
+	         "\"size\": 3}, {\"type\": \"file\", \"path\": \"a\", \"oid\": "
+	         "\"%s\", \"size\": 0}]", sha, sha);
+	CHECK(!hub_parse_tree("o/n", body, &n, NULL) && n == 2,
+	      "tree: files counted, folders skipped");
+	snprintf(body, sizeof(body), "[{\"type\": \"file\", \"path\": \"../x\", "
+	         "\"oid\": \"%s\", \"size\": 3}]", sha);
+	CHECK_STATUS(hub_parse_tree("o/n", body, &n, NULL), ANSER_E_FORMAT,
+	             "tree: an unsafe path is refused");
+	snprintf(body, sizeof(body), "[{\"type\": \"file\", \"path\": \"x\", "
+	         "\"oid\": \"%s\", \"size\": -1}]", sha);
+	CHECK_STATUS(hub_parse_tree("o/n", body, &n, NULL), ANSER_E_FORMAT,
+	             "tree: a negative size is refused");
+	CHECK_STATUS(hub_parse_tree("o/n", "{}", &n, NULL), ANSER_E_FORMAT,
+	             "tree: not an array is refused");
+
+	hub_resp_clear(&r);
+	CHECK(hub_resp_header(&r, "ETag: \"one\"\r\n", 13) &&
+	      hub_resp_header(&r, "etag: two\r\n", 11) &&
+	      hub_resp_header(&r, "Content-Length:  42 \r\n", 22) &&
+	      hub_resp_header(&r, "no colon here\r\n", 15) &&
+	      hub_resp_header(&r, "X-Linked-Size: -5\r\n", 19),
+	      "headers: parsed");
+	CHECK(r.etag && !strcmp(r.etag, "\"one\"") && r.content_length == 42 &&
+	      r.linked_size == -1, "headers: first wins, sizes checked");
+	/* Exactly n bytes: the line need not be NUL-terminated. */
+	CHECK(hub_resp_header(&r, "Location: /aXXXX", 12) && r.location &&
+	      !strcmp(r.location, "/a"), "headers: only n bytes are read");
+	CHECK(hub_resp_header(&r, "HTTP/1.1 302 Found\r\n", 20) && !r.etag &&
+	      !r.location && r.content_length == -1,
+	      "headers: a new status line starts afresh");
+	hub_resp_clear(&r);
+	CHECK(hub_content_range("bytes 100-199/1000", &a, &b) && a == 100 &&
+	      b == 1000, "Content-Range parsed");
+	CHECK(!hub_content_range("bytes 5-4/10", &a, &b) &&
+	      !hub_content_range("bytes 0-10/10", &a, &b) &&
+	      !hub_content_range(NULL, &a, &b) &&
+	      !hub_content_range("bytes */10", &a, &b),
+	      "Content-Range: impossible ranges refused");
+	s = hub_link_next("<https://h/a?c=1>; rel=\"prev\", "
+	                  "<https://h/b?c=2>; rel=\"next\"");
+	CHECK(s && !strcmp(s, "https://h/b?c=2"), "Link: the next page");
+	anser_free(s);
+	CHECK(!hub_link_next("<https://h/a; rel=\"next\"") && !hub_link_next(NULL),
+	      "Link: malformed or absent gives no page");
+}
+
 static void test_progress(void)
 {
 	struct anser_hub_progress p = {
@@ -378,6 +448,7 @@ int main(void)
 	test_checks();
 	test_strings();
 	test_retry_after();
+	test_parsers();
 	test_progress();
 	test_models();
 	return done();
