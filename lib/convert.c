@@ -108,14 +108,9 @@ static enum anser_dtype type_for(const struct job *j,
 		want = j->emb;
 	else if (j->dtype < 0)
 		return own;
-	else if (!dtype_is_quant((enum anser_dtype)j->dtype))
-		return (enum anser_dtype)j->dtype;
-	else if (head)
-		want = ANSER_DTYPE_Q8_0;
-	else if (emb || !tensor_quantizable(t->name))
-		return own;
 	else
-		want = j->dtype;
+		return quant_default_type(t->name, t->ndim, t->shape[1],
+		                          (enum anser_dtype)j->dtype, own);
 	if (dtype_is_quant((enum anser_dtype)want) &&
 	    (t->ndim != 2 || t->shape[1] % QBLOCK))
 		return own;

@@ -20,7 +20,7 @@
 #define LN_EPS 1e-5f
 #define GN_EPS 64e-5f       /* ln_x, per head: 64e-5, not 1e-5 */
 #define DECAY_SCALE 0.60653066f /* e^-0.5: decay = exp(-e^-0.5 sigmoid(z)) */
-#define DEFAULT_CHUNK 256
+#define DEFAULT_CHUNK 512
 
 /* One layer's weights.  Vectors are f32 copies; matrices are read in place,
  * the LoRAs as stored, (in, out): transposed (struct wmat's tr). */
@@ -401,6 +401,7 @@ static void job_prep(void *arg, size_t t0, size_t t1, int thread)
 	const struct anser_ctx *c = s->c;
 	const struct layer *l = s->l;
 	const int C = c->hp.n_embd, N = c->hp.head_size;
+	const sigmoid_fn sig = kernels_sigmoid();
 	(void)thread;
 
 	for (size_t t = t0; t < t1; t++) {
@@ -408,17 +409,19 @@ static void job_prep(void *arg, size_t t0, size_t t1, int thread)
 		float *v = ROW(c->v, t), *kk = ROW(c->kk, t);
 		float *vf = ROW(c->vfirst, t), *vv = ROW(c->vv, t);
 
+		sig(w, l->w0, w, -DECAY_SCALE, (size_t)C);
+		sig(a, l->a0, a, 0.0f, (size_t)C);
 		for (int i = 0; i < C; i++) {
-			w[i] = expf(-DECAY_SCALE * sigmoidf(l->w0[i] + w[i]));
-			a[i] = sigmoidf(l->a0[i] + a[i]);
 			kk[i] = k[i] * l->k_k[i];
 			k[i] = k[i] * (1.0f + (a[i] - 1.0f) * l->k_a[i]);
 		}
 		if (s->layer == 0) {
 			memcpy(vf, v, (size_t)C * sizeof(float));
 		} else {
+			/* vv is not needed past here: it takes the gate. */
+			sig(vv, l->v0, vv, 0.0f, (size_t)C);
 			for (int i = 0; i < C; i++)
-				v[i] += (vf[i] - v[i]) * sigmoidf(l->v0[i] + vv[i]);
+				v[i] += (vf[i] - v[i]) * vv[i];
 		}
 		/* kk: unit length per head (a zero key stays zero). */
 		for (int h = 0; h < C / N; h++) {
@@ -551,12 +554,7 @@ static void job_relu2(void *arg, size_t t0, size_t t1, int thread)
 	const size_t F = (size_t)c->hp.ffn_size;
 	(void)thread;
 
-	float *h = c->h;
-
-	for (size_t i = t0 * F; i < t1 * F; i++) {
-		float z = h[i] > 0.0f ? h[i] : 0.0f;
-		h[i] = z * z;
-	}
+	kernels_relu2()(c->h + t0 * F, (t1 - t0) * F);
 }
 
 static void lin(struct anser_ctx *c, const struct linear_job *jobs, int n,

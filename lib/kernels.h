@@ -88,6 +88,25 @@ void ref_wkv(float *S, int N, const float *w, const float *kk, const float *b,
              const float *k, const float *v, const float *r, float *y);
 wkv_fn kernels_wkv(void);
 
+/* h[i] = max(h[i], 0)^2 for n floats: the FFN's activation, [T][F] at a
+ * time.  The plain loop compiles to a branch per element that random signs
+ * mispredict half the time (5% of a prefill). */
+typedef void (*relu2_fn)(float *h, size_t n);
+void ref_relu2(float *h, size_t n);
+relu2_fn kernels_relu2(void);
+
+/*
+ * y[i] = 1 / (1 + e^-(a[i] + b[i])) and, with scale != 0, then
+ * y[i] = e^(scale * y[i]) (the decay); y may be a or b.  The fast one's
+ * exponential is a polynomial within 2 ulp of expf (libm's scalar expf
+ * was 4% of a prefill).
+ */
+typedef void (*sigmoid_fn)(float *y, const float *a, const float *b,
+                           float scale, size_t n);
+void ref_sigmoid(float *y, const float *a, const float *b, float scale,
+                 size_t n);
+sigmoid_fn kernels_sigmoid(void);
+
 /* y[T][w.rows] = x[T][w.cols] * W^T, plain C: the twin of linear(). */
 void ref_linear(const struct wmat *w, const float *x, int T, float *y);
 

@@ -28,7 +28,8 @@ struct rows4 {
 	int n;
 };
 
-static struct rows4 rows4(const struct wmat *w, int r, int r1)
+__attribute__((always_inline))
+static inline struct rows4 rows4(const struct wmat *w, int r, int r1)
 {
 	const struct qspan sp = quant_span(w->dtype, w->data,
 	                                   (uint64_t)w->rows * (uint64_t)w->cols);

@@ -218,3 +218,18 @@ int tensor_quantizable(const char *name)
 			return 1;
 	return 0;
 }
+
+enum anser_dtype quant_default_type(const char *name, int ndim, int64_t cols,
+                                    enum anser_dtype target,
+                                    enum anser_dtype own)
+{
+	enum anser_dtype want = target;
+
+	if (!dtype_is_quant(target))
+		return target;
+	if (!strcmp(name, "head.weight"))
+		want = ANSER_DTYPE_Q8_0;
+	else if (!strcmp(name, "emb.weight") || !tensor_quantizable(name))
+		return own;
+	return ndim == 2 && cols % QBLOCK == 0 ? want : own;
+}

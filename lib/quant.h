@@ -88,4 +88,16 @@ void ref_quantize_x(const float *x, struct qx *xq);
  */
 int tensor_quantizable(const char *name);
 
+/*
+ * The type `anser convert -t target` gives a tensor by default (no
+ * --head-type or --emb-type): a float target everywhere; a quantized one
+ * for the block matrices, q8_0 for the head (it decides every token, and
+ * q8_0 keeps its KL small), while the embedding (read a row a token) and
+ * the small tensors keep `own`, as does a matrix whose rows are not whole
+ * blocks (cols % 32).
+ */
+enum anser_dtype quant_default_type(const char *name, int ndim, int64_t cols,
+                                    enum anser_dtype target,
+                                    enum anser_dtype own);
+
 #endif /* ANSER_QUANT_H */

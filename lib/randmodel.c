@@ -15,6 +15,7 @@
 #include "dtype.h"
 #include "meta.h"
 #include "native_write.h"
+#include "quant.h"
 
 #define MAX_TENSORS (4 + 40 * 1024)
 
@@ -208,6 +209,7 @@ enum anser_status anser_random_model(const char *path,
 	enum anser_status st;
 	time_t now = time(NULL);
 	struct tm tm;
+	enum anser_dtype *types = NULL;
 
 	if (hp->n_layer < 1 || hp->n_layer > 1024 || hp->head_size < 1 ||
 	    hp->n_embd % hp->head_size || hp->vocab_size < 1)
@@ -256,8 +258,23 @@ enum anser_status anser_random_model(const char *path,
 	                              .read = r_read, .close = r_close,
 	                              .ctx = &m };
 	wo = (struct native_write_opts){ .dtype = dtype, .meta_json = json };
+	if (dtype_is_quant(dtype)) {
+		/* As 'anser convert -t' would make it from a bf16 file. */
+		types = anser_calloc(m.n, sizeof(*types));
+		if (!types) {
+			st = anser_errf(err, ANSER_E_NOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < m.n; i++)
+			types[i] = quant_default_type(m.info[i].name,
+			                              m.info[i].ndim,
+			                              m.info[i].shape[1], dtype,
+			                              ANSER_DTYPE_BF16);
+		wo.dtypes = types;
+	}
 	st = native_write(path, &src, &wo, NULL, err);
 out:
+	anser_free(types);
 	anser_free(json);
 	anser_free(m.info);
 	anser_free(m.names);

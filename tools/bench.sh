@@ -86,3 +86,13 @@ fi
 # Inference: random-weight models of the released shapes, written once.
 printf '\n== inference (prefill: 512-token prompt; decode: one token at a time)\n'
 "$BUILD/bench/bench_infer" "$dir" $SHAPES
+
+# Side by side with rwkv.cpp on the same checkpoints, when a built tree is
+# named (README.md, "Make targets").
+if [ -n "${RWKV_CPP:-}" ]; then
+	printf '\n'
+	sh "$ROOT/tools/bench-rwkvcpp.sh" "$ANSER" "$BUILD" $SHAPES ||
+		printf 'bench: the rwkv.cpp side-by-side failed\n'
+else
+	printf '\n== rwkv.cpp side by side: skipped (set RWKV_CPP to a built rwkv.cpp tree; see README.md)\n'
+fi

@@ -10,7 +10,17 @@
  * matrix but the embedding once per token) and sgemm throughput (prefill is
  * matrix products).  Each model runs in a child process so its peak RSS is
  * its own.
+ *
+ *   bench_infer --model FILE [--threads N] [--reps N] [--prompt N] [--decode N]
+ *
+ * times one given model file instead, the way tools/rwkvcpp-bench.c times
+ * rwkv.cpp for the side-by-side benchmark (tools/bench-rwkvcpp.sh): the
+ * same prompt ids, a warm-up of one whole prefill and 8 single tokens, then
+ * the best of --reps (default 3) prefills of --prompt (512) tokens from a
+ * fresh state and the best of --reps blocks of --decode (64) single tokens,
+ * each with its logits.  It prints key=value lines.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -113,11 +123,15 @@ static double sgemm_peak(int threads, int C, int F)
 struct shape {
 	const char *name;
 	int L, C, Dw, Da, Dv, Dg;
+	int big; /* only when named: --make, for the memory figures */
 };
 
+/* LoRA ranks as the official model code derives them from C. */
 static const struct shape shapes[] = {
-	{ "0.1b", 12, 768, 64, 64, 32, 128 },
-	{ "1.5b", 24, 2048, 96, 96, 64, 256 },
+	{ "0.1b", 12, 768, 64, 64, 32, 128, 0 },
+	{ "1.5b", 24, 2048, 96, 96, 64, 256, 0 },
+	{ "2.9b", 32, 2560, 96, 96, 64, 320, 1 },
+	{ "13.3b", 61, 4096, 128, 128, 96, 480, 1 },
 };
 
 struct result {
@@ -230,16 +244,181 @@ static int run_child(const char *path, struct result *r)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* ---- one given model file, for the side-by-side with rwkv.cpp ---- */
+
+struct model_opts {
+	const char *path;
+	const char *make_shape, *make_type; /* --make: write it if missing */
+	long threads, reps, prompt, decode;
+};
+
+static long parse_count(const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "bench_infer: %s: bad value '%s'\n", opt, s);
+		exit(2);
+	}
+	return v;
+}
+
+static void eval_or_die(struct anser_ctx *c, struct anser_state *s,
+                        const int32_t *tok, size_t n, float *logits)
+{
+	struct anser_err err = { 0 };
+
+	if (anser_eval(c, s, tok, n, NULL, logits, &err)) {
+		fprintf(stderr, "bench_infer: %s\n", err.msg);
+		exit(1);
+	}
+}
+
+/* The protocol of tools/rwkvcpp-bench.c, step for step. */
+static int model_mode(int argc, char **argv)
+{
+	struct model_opts o = { NULL, NULL, NULL, 2, 3, 512, 64 };
+	struct anser_err err = { 0 };
+	struct anser_ctx_params cp = { 0 };
+	struct anser_model *m;
+	struct anser_ctx *c;
+	struct anser_state *s;
+	struct rusage ru;
+	int32_t *ids;
+	float *logits;
+	size_t n_vocab, argmax = 0;
+	double best_prefill = 0, best_decode = 0, load, maxlogit;
+
+	for (int i = 1; i < argc; i += 2) {
+		const char *a = argv[i];
+
+		if (i + 1 >= argc) {
+			fprintf(stderr, "usage: bench_infer --model FILE [--make SHAPE "
+			        "TYPE] [--threads N] [--reps N] [--prompt N] "
+			        "[--decode N]\n");
+			return 2;
+		}
+		if (!strcmp(a, "--model"))
+			o.path = argv[i + 1];
+		else if (!strcmp(a, "--make") && i + 2 < argc) {
+			o.make_shape = argv[i + 1];
+			o.make_type = argv[++i + 1];
+		}
+		else if (!strcmp(a, "--threads"))
+			o.threads = parse_count(a, argv[i + 1], 1, 256);
+		else if (!strcmp(a, "--reps"))
+			o.reps = parse_count(a, argv[i + 1], 1, 1000);
+		else if (!strcmp(a, "--prompt"))
+			o.prompt = parse_count(a, argv[i + 1], 16, 1 << 16);
+		else if (!strcmp(a, "--decode"))
+			o.decode = parse_count(a, argv[i + 1], 1, 1 << 20);
+		else {
+			fprintf(stderr, "bench_infer: unknown option '%s'\n", a);
+			return 2;
+		}
+	}
+	if (!o.path) {
+		fprintf(stderr, "bench_infer: --model FILE is required\n");
+		return 2;
+	}
+	if (o.make_shape) {
+		const struct shape *sh = NULL;
+		int t = anser_dtype_parse(o.make_type);
+		for (size_t i = 0; i < ARRAY_SIZE(shapes); i++)
+			if (!strcmp(shapes[i].name, o.make_shape))
+				sh = &shapes[i];
+		if (!sh || t < 0) {
+			fprintf(stderr, "bench_infer: --make: unknown shape '%s' or "
+			        "type '%s'\n", o.make_shape, o.make_type);
+			return 2;
+		}
+		if (ensure_model(o.path, sh, (enum anser_dtype)t))
+			return 1;
+	}
+
+	load = now();
+	if (anser_model_open(o.path, &m, &err)) {
+		fprintf(stderr, "bench_infer: %s\n", err.msg);
+		return 1;
+	}
+	cp.n_threads = (int)o.threads;
+	if (anser_ctx_new(m, &cp, &c, &err) || anser_state_new(m, &s, &err)) {
+		fprintf(stderr, "bench_infer: %s\n", err.msg);
+		return 1;
+	}
+	load = now() - load;
+	n_vocab = (size_t)anser_model_hparams(m)->vocab_size;
+	ids = malloc((size_t)o.prompt * sizeof(*ids));
+	logits = malloc(n_vocab * sizeof(float));
+	if (!ids || !logits) {
+		fprintf(stderr, "bench_infer: out of memory\n");
+		return 1;
+	}
+	for (long i = 0; i < o.prompt; i++)
+		ids[i] = (int32_t)(((i * 7919) % 65000 + 1) % (long)n_vocab);
+
+	/* Warm-up: faults the weights in, starts the pool. */
+	eval_or_die(c, s, ids, (size_t)o.prompt, logits);
+	for (int i = 0; i < 8; i++)
+		eval_or_die(c, s, &ids[i], 1, logits);
+
+	for (long r = 0; r < o.reps; r++) {
+		double t;
+
+		anser_state_reset(s);
+		t = now();
+		eval_or_die(c, s, ids, (size_t)o.prompt, logits);
+		t = now() - t;
+		if (o.prompt / t > best_prefill)
+			best_prefill = o.prompt / t;
+	}
+	for (size_t i = 1; i < n_vocab; i++)
+		if (logits[i] > logits[argmax])
+			argmax = i;
+	maxlogit = logits[argmax];
+	/* The state now holds the prompt; decode continues from it. */
+	for (long r = 0; r < o.reps; r++) {
+		double t = now();
+
+		for (long i = 0; i < o.decode; i++)
+			eval_or_die(c, s, &ids[i % o.prompt], 1, logits);
+		t = now() - t;
+		if (o.decode / t > best_decode)
+			best_decode = o.decode / t;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	printf("tool=anser\nthreads=%ld\nreps=%ld\nload_s=%.3f\n"
+	       "prefill_tokens=%ld\nprefill_tok_s=%.2f\ndecode_tokens=%ld\n"
+	       "decode_tok_s=%.2f\npeak_rss_mb=%.0f\nprompt_argmax=%zu\n"
+	       "prompt_maxlogit=%.4f\n", o.threads, o.reps, load, o.prompt,
+	       best_prefill, o.decode, best_decode, ru.ru_maxrss / 1024.0, argmax,
+	       maxlogit);
+	free(ids);
+	free(logits);
+	anser_state_free(s);
+	anser_ctx_free(c);
+	anser_model_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const enum anser_dtype types[] = {
 		ANSER_DTYPE_F32, ANSER_DTYPE_F16, ANSER_DTYPE_BF16,
+		ANSER_DTYPE_Q8_0, ANSER_DTYPE_Q4_0,
 	};
 	const char *kname;
 	double bw[2], peak[2];
 
+	if (argc >= 2 && !strncmp(argv[1], "--", 2))
+		return model_mode(argc, argv);
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_infer dir [0.1b|1.5b ...]\n");
+		fprintf(stderr, "usage: bench_infer dir [0.1b|1.5b ...]\n"
+		        "       bench_infer --model FILE [--make SHAPE TYPE] "
+		        "[--threads N] [--reps N] [--prompt N] [--decode N]\n");
 		return 2;
 	}
 	blas_init();
@@ -255,7 +434,7 @@ int main(int argc, char **argv)
 	printf("%-5s %-5s %3s %10s %10s %11s %11s %9s\n", "shape", "type", "thr",
 	       "prefill", "decode", "decode/bw", "prefill/pk", "peak RSS");
 	for (size_t s = 0; s < ARRAY_SIZE(shapes); s++) {
-		int wanted = argc == 2;
+		int wanted = argc == 2 && !shapes[s].big;
 		for (int a = 2; a < argc; a++)
 			wanted |= !strcmp(argv[a], shapes[s].name);
 		if (!wanted)

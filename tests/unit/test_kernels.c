@@ -343,6 +343,63 @@ static void test_linear(int threads)
 	pool_free(p);
 }
 
+/* relu^2: the fast one equals the plain one bit for bit, every length
+ * (the tail too), NaN and -0 included. */
+static void test_relu2(void)
+{
+	float a[45], b[45];
+	int bad = 0;
+
+	for (size_t n = 0; n <= 45; n++) {
+		for (size_t i = 0; i < n; i++)
+			a[i] = b[i] = (float)((int)(i * 7 % 11) - 5) * 0.37f;
+		if (n > 3)
+			a[3] = b[3] = NAN;
+		if (n > 9)
+			a[9] = b[9] = -0.0f;
+		kernels_relu2()(a, n);
+		ref_relu2(b, n);
+		bad += memcmp(a, b, n * sizeof(float)) != 0;
+	}
+	CHECK(bad == 0, "relu2: fast equals plain, every length");
+	b[0] = -2.0f;
+	b[1] = 3.0f;
+	ref_relu2(b, 2);
+	CHECK(b[0] == 0.0f && b[1] == 9.0f, "relu2: max(x, 0)^2");
+}
+
+/* sigmoid (and the decay's e^(scale sigmoid)): the fast one within
+ * 1e-6 of the plain one relatively (4e-38 absolutely, past e^-86), on
+ * every length and on values from -100 to 100. */
+static void test_sigmoid(void)
+{
+	static float a[203], b[203], y1[203], y2[203];
+	double worst = 0;
+
+	for (int i = 0; i < 203; i++) {
+		a[i] = (float)(i - 101) * 0.99f;
+		b[i] = (float)(i % 7) * 0.013f - 0.04f;
+	}
+	for (size_t n = 0; n <= 203; n += 29)
+		for (int k = 0; k < 2; k++) {
+			float sc = k ? -0.60653066f : 0.0f;
+			kernels_sigmoid()(y1, a, b, sc, n);
+			ref_sigmoid(y2, a, b, sc, n);
+			for (size_t i = 0; i < n; i++) {
+				double e = fabs((double)y1[i] - y2[i]) -
+				           4e-38 - 1e-6 * fabs((double)y2[i]);
+				if (e > worst)
+					worst = e;
+			}
+		}
+	CHECK(worst <= 0, "sigmoid: fast within 1e-6 of plain");
+	memcpy(y1, a, sizeof(a));
+	kernels_sigmoid()(y1, y1, b, 0.0f, 203);
+	ref_sigmoid(y2, a, b, 0.0f, 203);
+	CHECK(fabs((double)y1[150] - y2[150]) < 1e-6 && y1[101] > 0.49f &&
+	      y1[101] < 0.51f, "sigmoid: in place, sigmoid(0) = 1/2");
+}
+
 static void test_widen_wkv(void)
 {
 	widen_fn fast = kernels_widen();
@@ -475,6 +532,8 @@ int main(void)
 	test_linear(1);
 	test_linear(3);
 	test_widen_wkv();
+	test_relu2();
+	test_sigmoid();
 	test_transposed();
 	test_pool();
 	/* The AVX2 kernels too, on a CPU that would pick AVX-512. */
