@@ -404,6 +404,48 @@ TARGET static void wkv_avx2(float *S, int N, const float *w, const float *kk,
 	}
 }
 
+/*
+ * The state recurrence with 512-bit vectors for N = 64: a row of S is four
+ * registers, loaded once for both its dot with kk and its update (the AVX2
+ * one reads it twice).
+ */
+TARGET512 static void wkv_512(float *S, int N, const float *w, const float *kk,
+                              const float *b, const float *k, const float *v,
+                              const float *r, float *y)
+{
+	if (N != 64) {
+		wkv_avx2(S, N, w, kk, b, k, v, r, y);
+		return;
+	}
+	const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+	const __m512 w2 = _mm512_loadu_ps(w + 32), w3 = _mm512_loadu_ps(w + 48);
+	const __m512 q0 = _mm512_loadu_ps(kk), q1 = _mm512_loadu_ps(kk + 16);
+	const __m512 q2 = _mm512_loadu_ps(kk + 32), q3 = _mm512_loadu_ps(kk + 48);
+	for (int i = 0; i < 64; i++) {
+		float *row = S + (size_t)i * 64;
+		__m512 s0 = _mm512_loadu_ps(row), s1 = _mm512_loadu_ps(row + 16);
+		__m512 s2 = _mm512_loadu_ps(row + 32), s3 = _mm512_loadu_ps(row + 48);
+		__m512 d = _mm512_add_ps(_mm512_fmadd_ps(s0, q0, _mm512_mul_ps(s1, q1)),
+		                         _mm512_fmadd_ps(s2, q2, _mm512_mul_ps(s3, q3)));
+		const __m512 sa = _mm512_set1_ps(-_mm512_reduce_add_ps(d));
+		const __m512 vi = _mm512_set1_ps(v[i]);
+#define UPD(j) s##j = _mm512_fmadd_ps(vi, _mm512_loadu_ps(k + 16 * j), \
+		          _mm512_fmadd_ps(sa, _mm512_loadu_ps(b + 16 * j), \
+		                          _mm512_mul_ps(s##j, w##j)));
+		UPD(0) UPD(1) UPD(2) UPD(3)
+#undef UPD
+		_mm512_storeu_ps(row, s0);
+		_mm512_storeu_ps(row + 16, s1);
+		_mm512_storeu_ps(row + 32, s2);
+		_mm512_storeu_ps(row + 48, s3);
+		d = _mm512_add_ps(
+		        _mm512_fmadd_ps(s0, _mm512_loadu_ps(r), _mm512_mul_ps(s1, _mm512_loadu_ps(r + 16))),
+		        _mm512_fmadd_ps(s2, _mm512_loadu_ps(r + 32), _mm512_mul_ps(s3, _mm512_loadu_ps(r + 48))));
+		y[i] = _mm512_reduce_add_ps(d);
+	}
+}
+
+
 /* AVX2, FMA and F16C, and the OS saving the YMM registers (CPUID and
  * XGETBV directly: compilers differ in the feature names they accept). */
 static int detect_avx2(void)
@@ -515,7 +557,7 @@ quantize_x_fn kernels_quantize_x(void)
 
 wkv_fn kernels_wkv(void)
 {
-	return cpu_avx2() ? wkv_avx2 : ref_wkv;
+	return cpu_avx512vnni() ? wkv_512 : cpu_avx2() ? wkv_avx2 : ref_wkv;
 }
 
 relu2_fn kernels_relu2(void)

@@ -540,6 +540,7 @@ int main(void)
 	setenv("ANSER_KERNELS", "avx2", 1);
 	test_rows_dot();
 	test_linear(3);
+	test_widen_wkv();
 	unsetenv("ANSER_KERNELS");
 	return done();
 }
