@@ -305,6 +305,16 @@ static size_t rows_path_bytes(const struct linear_job *jobs, int n_jobs,
 	return need;
 }
 
+/* Rows a piece for the rows path: whole strips, about 16 pieces a thread,
+ * so that a thread that falls behind gives work away. */
+static size_t rows_grain(size_t rows, int threads)
+{
+	size_t g = rows / ((size_t)threads * 16);
+
+	g = (g + ROW_STRIP - 1) / ROW_STRIP * ROW_STRIP;
+	return g < ROW_STRIP ? ROW_STRIP : g;
+}
+
 void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
                  int T, float *scratch, size_t scratch_per_thread)
 {
@@ -348,7 +358,8 @@ void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
 				q += qx_bytes(cols);
 			}
 		}
-		pool_run(p, run_rows, &m, first[n_jobs]);
+		pool_run_grain(p, run_rows, &m, first[n_jobs],
+		               rows_grain(first[n_jobs], pool_size(p)));
 		free(own);
 		return;
 	}
@@ -370,7 +381,10 @@ void linear_many(struct pool *p, const struct linear_job *jobs, int n_jobs,
 		tile_rows[j] = tr;
 		first[j + 1] = first[j] + (size_t)((rows + tr - 1) / tr);
 	}
-	pool_run(p, run_tiles, &m, first[n_jobs]);
+	/* Tiles taken one at a time: the jobs of one call differ in cost per
+	 * tile, and an even split by count left one thread waiting (0.1B
+	 * prefill 1280 -> 1480 tok/s). */
+	pool_run_grain(p, run_tiles, &m, first[n_jobs], 1);
 }
 
 void layer_norm(const float *x, const float *g, const float *b, int n,

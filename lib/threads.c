@@ -72,6 +72,8 @@ struct pool {
 	pool_fn fn;
 	void *arg;
 	size_t n_tasks;
+	size_t grain;               /* 0: one even share per thread */
+	atomic_size_t next;         /* with a grain: the first task not taken */
 };
 
 struct worker {
@@ -84,6 +86,15 @@ static void run_share(struct pool *p, int id)
 	size_t n = p->n_tasks, k = (size_t)p->n;
 	size_t begin = n * (size_t)id / k, end = n * (size_t)(id + 1) / k;
 
+	if (p->grain) {
+		/* Pieces taken in turn: a thread slowed down (by the other
+		 * tenants of the memory bus, say) takes fewer. */
+		while ((begin = atomic_fetch_add(&p->next, p->grain)) < n) {
+			end = n - begin < p->grain ? n : begin + p->grain;
+			p->fn(p->arg, begin, end, id);
+		}
+		return;
+	}
 	if (begin < end)
 		p->fn(p->arg, begin, end, id);
 }
@@ -179,6 +190,12 @@ int pool_size(const struct pool *p)
 
 void pool_run(struct pool *p, pool_fn fn, void *arg, size_t n_tasks)
 {
+	pool_run_grain(p, fn, arg, n_tasks, 0);
+}
+
+void pool_run_grain(struct pool *p, pool_fn fn, void *arg, size_t n_tasks,
+                    size_t grain)
+{
 	if (p->n == 1 || n_tasks <= 1) {
 		if (n_tasks)
 			fn(arg, 0, n_tasks, 0);
@@ -187,6 +204,8 @@ void pool_run(struct pool *p, pool_fn fn, void *arg, size_t n_tasks)
 	p->fn = fn;
 	p->arg = arg;
 	p->n_tasks = n_tasks;
+	p->grain = grain;
+	atomic_store(&p->next, 0);
 	atomic_store(&p->pending, p->n - 1);
 	atomic_fetch_add(&p->generation, 1);
 	if (atomic_load(&p->sleepers)) {

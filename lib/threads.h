@@ -27,6 +27,14 @@ int pool_size(const struct pool *p);
  */
 void pool_run(struct pool *p, pool_fn fn, void *arg, size_t n_tasks);
 
+/*
+ * The same with the tasks taken in pieces of `grain` (0: as pool_run), each
+ * thread taking the next piece when it is done with one: for long jobs whose
+ * threads may run at different speeds.
+ */
+void pool_run_grain(struct pool *p, pool_fn fn, void *arg, size_t n_tasks,
+                    size_t grain);
+
 /* The number of online CPUs (at least 1). */
 int anser_cpu_count(void);
 

@@ -112,6 +112,8 @@ mb() {
 
 printf '== anser against rwkv.cpp (%s, %s threads, best of %s)\n' "$RC" "$THREADS" "$REPS"
 printf 'load average before: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+bw=$("$infer" --bandwidth "$THREADS" | sed -n 's/^read_gb_s=//p')
+printf 'memory read bandwidth, %s threads: %s GB/s (bound: decode reads every matrix but the embedding once)\n' "$THREADS" "${bw:-?}"
 if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
 	printf 'note: the machine is busy; figures will be low, rwkv.cpp'"'"'s (OpenMP threads spin) most\n'
 fi
@@ -173,20 +175,20 @@ runpy.run_path(sys.argv[0], run_name="__main__")' \
 	done
 
 	printf '\n%s shape (V 65536), tok/s; prefill: one 512-token prompt; decode: single tokens\n' "$shape"
-	printf '%-5s %9s %9s %6s  %9s %9s %6s  %7s %7s  %s\n' type \
-		"anser" "rwkv.cpp" "ratio" "anser" "rwkv.cpp" "ratio" \
+	printf '%-5s %9s %9s %6s %6s  %9s %9s %6s  %7s %7s  %s\n' type \
+		"anser" "rwkv.cpp" "ratio" "bound" "anser" "rwkv.cpp" "ratio" \
 		"anserMB" "rcppMB" "top"
-	printf '%-5s %9s %9s %6s  %9s %9s %6s\n' "" decode decode "" \
-		prefill prefill ""
+	printf '%-5s %9s %9s %6s %6s  %9s %9s %6s\n' "" decode decode "" \
+		"" prefill prefill ""
 	for t in $TYPES; do
 		R=$(rcname "$t")
 		rf=$dir/rwkv7-$shape-$R.bin
 		af=$dir/rwkv7-$shape-$t.anser
-		ad='' ap='' at='' rd='' rp='' rt=''
+		ad='' ap='' at='' rd='' rp='' rt='' wm=''
 		if [ -f "$af" ]; then
 			if out=$("$infer" --model "$af" --threads "$THREADS" --reps "$REPS" 2>"$log"); then
 				ad=$(value decode_tok_s) ap=$(value prefill_tok_s)
-				at=$(value prompt_argmax)
+				at=$(value prompt_argmax) wm=$(value weight_mb)
 			else
 				notes="$notes
   anser $t: run failed: $(tail -n 1 "$log")"
@@ -206,14 +208,20 @@ runpy.run_path(sys.argv[0], run_name="__main__")' \
 		if [ -n "$at" ] && [ -n "$rt" ]; then
 			if [ "$at" = "$rt" ]; then top=same; else top="$at/$rt"; fi
 		fi
-		printf '%-5s %9s %9s %6s  %9s %9s %6s  %7s %7s  %s\n' "$t" \
-			"${ad:--}" "${rd:--}" "$(ratio "$ad" "$rd")" \
+		bound=-
+		if [ -n "$ad" ] && [ -n "$wm" ] && [ -n "$bw" ]; then
+			bound=$(awk -v d="$ad" -v m="$wm" -v b="$bw" \
+				'BEGIN { printf "%.0f%%", 100 * d * m / (b * 1000) }')
+		fi
+		printf '%-5s %9s %9s %6s %6s  %9s %9s %6s  %7s %7s  %s\n' "$t" \
+			"${ad:--}" "${rd:--}" "$(ratio "$ad" "$rd")" "$bound" \
 			"${ap:--}" "${rp:--}" "$(ratio "$ap" "$rp")" \
 			"$(mb "$af")" "$(mb "$rf")" "$top"
 	done
 	if [ -n "$notes" ]; then printf 'notes:%s\n' "$notes"; fi
 done
 printf '\nrwkv.cpp: %s\n' "${sysinfo:-?}"
-printf 'ratio: anser / rwkv.cpp.  top: whether both tools pick the same next\n'
+printf 'ratio: anser / rwkv.cpp.  bound: anser'"'"'s decode as a share of the bandwidth\n'
+printf 'bound (weights read per token at the read rate above).  top: whether both tools pick the same next\n'
 printf 'token after the prompt (a check that they run the same model).\n'
 printf 'load average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

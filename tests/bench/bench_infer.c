@@ -11,14 +11,17 @@
  * matrix products).  Each model runs in a child process so its peak RSS is
  * its own.
  *
- *   bench_infer --model FILE [--threads N] [--reps N] [--prompt N] [--decode N]
+ *   bench_infer --model FILE [--make SHAPE TYPE] [--threads N] [--reps N]
+ *               [--prompt N] [--decode N]
  *
  * times one given model file instead, the way tools/rwkvcpp-bench.c times
  * rwkv.cpp for the side-by-side benchmark (tools/bench-rwkvcpp.sh): the
  * same prompt ids, a warm-up of one whole prefill and 8 single tokens, then
  * the best of --reps (default 3) prefills of --prompt (512) tokens from a
  * fresh state and the best of --reps blocks of --decode (64) single tokens,
- * each with its logits.  It prints key=value lines.
+ * each with its logits.  It prints key=value lines.  --make writes the
+ * file first (random weights of SHAPE in TYPE) when it is missing.
+ * bench_infer --bandwidth [THREADS] prints the memory read rate alone.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -390,6 +393,18 @@ static int model_mode(int argc, char **argv)
 			best_decode = o.decode / t;
 	}
 	getrusage(RUSAGE_SELF, &ru);
+	{
+		/* What decode reads per token: every matrix but the embedding. */
+		double wb = 0;
+		for (size_t i = 0; i < anser_model_n_tensors(m); i++) {
+			size_t nb;
+			const struct anser_tensor_info *ti = anser_model_tensor(m, i);
+			anser_model_tensor_data(m, i, &nb);
+			if (ti->ndim == 2 && strcmp(ti->name, "emb.weight"))
+				wb += (double)nb;
+		}
+		printf("weight_mb=%.1f\n", wb / 1e6);
+	}
 	printf("tool=anser\nthreads=%ld\nreps=%ld\nload_s=%.3f\n"
 	       "prefill_tokens=%ld\nprefill_tok_s=%.2f\ndecode_tokens=%ld\n"
 	       "decode_tok_s=%.2f\npeak_rss_mb=%.0f\nprompt_argmax=%zu\n"
@@ -413,10 +428,17 @@ int main(int argc, char **argv)
 	const char *kname;
 	double bw[2], peak[2];
 
+	if (argc >= 2 && !strcmp(argv[1], "--bandwidth")) {
+		/* For tools/bench-rwkvcpp.sh: the bound decode is held to. */
+		int th = argc > 2 ? (int)parse_count("--bandwidth", argv[2], 1, 256) : 2;
+		printf("read_gb_s=%.2f\n", read_bandwidth(th) / 1e9);
+		return 0;
+	}
 	if (argc >= 2 && !strncmp(argv[1], "--", 2))
 		return model_mode(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench_infer dir [0.1b|1.5b ...]\n"
+		        "       bench_infer --bandwidth [THREADS]\n"
 		        "       bench_infer --model FILE [--make SHAPE TYPE] "
 		        "[--threads N] [--reps N] [--prompt N] [--decode N]\n");
 		return 2;

@@ -427,6 +427,19 @@ static void test_widen_wkv(void)
 		for (int k = 0; k < 7; k++)
 			for (int i = 0; i < N; i++)
 				vec[k][i] = frand();
+		/* As the model makes them: decays w in (0.5, 1), kk of unit
+		 * length, b = kk * a with a in [0, 1).  Otherwise S grows
+		 * without bound and its rounding with it. */
+		{
+			double ss = 0;
+			for (int i = 0; i < N; i++)
+				ss += (double)vec[1][i] * vec[1][i];
+			for (int i = 0; i < N; i++) {
+				vec[0][i] = 0.5f + 0.5f * fabsf(vec[0][i]);
+				vec[1][i] = (float)(vec[1][i] / sqrt(ss));
+				vec[2][i] = vec[1][i] * fabsf(vec[2][i]);
+			}
+		}
 		for (int step = 0; step < 5; step++) {
 			wfast(S1, N, vec[0], vec[1], vec[2], vec[3], vec[4], vec[5], y1);
 			ref_wkv(S2, N, vec[0], vec[1], vec[2], vec[3], vec[4], vec[5], y2);
@@ -495,6 +508,23 @@ static void test_pool(void)
 				bad++;
 	}
 	CHECK(bad == 0, "pool: 2000 jobs, every task run exactly once");
+	bad = 0;
+	for (int round = 0; round < 500; round++) {
+		size_t n = (size_t)(round * 7 % 1000), g = (size_t)(round % 9);
+		int pieces = 0;
+		memset(&c, 0, sizeof(c));
+		pool_run_grain(p, count_job, &c, n, g);
+		for (size_t i = 0; i < 1000; i++)
+			if (c.hits[i] != (i < n ? 1 : 0))
+				bad++;
+		for (int t = 0; t < 8; t++)
+			pieces += c.threads_seen[t];
+		/* Pieces of `grain` tasks (the last may be short). */
+		if (g && n && pieces != (int)((n + g - 1) / g))
+			bad++;
+	}
+	CHECK(bad == 0, "pool: 500 jobs in pieces, every task run exactly once, "
+	      "in pieces of the grain");
 	memset(&c, 0, sizeof(c));
 	pool_run(p, count_job, &c, 100);
 	CHECK(c.threads_seen[0] == 1 && c.threads_seen[1] == 1 &&
