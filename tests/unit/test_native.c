@@ -353,6 +353,46 @@ static void test_quant_files(const char *src)
 	unlink(bad);
 }
 
+/* Random weights in a quantized type get the types convert would give. */
+static void test_random_quant(void)
+{
+	struct anser_hparams hp = {
+		.n_layer = 2, .n_embd = 64, .head_size = 32, .vocab_size = 96,
+		.ffn_size = 256, .lora_decay = 32, .lora_iclr = 32,
+		.lora_value = 32, .lora_gate = 32,
+	};
+	struct anser_err err = { 0 };
+	struct anser_model *m = NULL;
+	char path[1100];
+	static const struct {
+		const char *name;
+		enum anser_dtype t;
+	} want[] = {
+		{ "blocks.1.att.key.weight", ANSER_DTYPE_Q4_0 },
+		{ "blocks.0.ffn.value.weight", ANSER_DTYPE_Q4_0 },
+		{ "head.weight", ANSER_DTYPE_Q8_0 },
+		{ "emb.weight", ANSER_DTYPE_BF16 },
+		{ "blocks.0.att.w1", ANSER_DTYPE_BF16 },
+		{ "blocks.1.ln1.weight", ANSER_DTYPE_BF16 },
+	};
+	int bad = 0;
+
+	snprintf(path, sizeof(path), "%s/random-q4.anser", tmpdir);
+	if (!CHECK(anser_random_model(path, &hp, ANSER_DTYPE_Q4_0, 3, &err) ==
+	           ANSER_OK && anser_model_open(path, &m, &err) == ANSER_OK,
+	           "a random model in q4_0 is written and opens")) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		long k = anser_model_find(m, want[i].name);
+		bad += k < 0 || anser_model_tensor(m, (size_t)k)->dtype != want[i].t;
+	}
+	CHECK(bad == 0, "random q4_0: matrices q4_0, head q8_0, the rest bf16");
+	anser_model_free(m);
+	unlink(path);
+}
+
 int main(void)
 {
 	char src[1100], vocab[1100], out[1100];
@@ -383,6 +423,7 @@ int main(void)
 	test_truncation();
 	test_meta_mismatch(out);
 	test_quant_files(src);
+	test_random_quant();
 	unlink(out);
 	unlink(vocab);
 	rmdir(tmpdir);
