@@ -65,10 +65,11 @@ int cli_bad_option(const char *usage, int c, char **argv);
  * temporary file first (with a note; ^C removes it); or a model name from
  * 'anser download --list', fetched and converted once into the hub cache.
  * file (may be NULL) gets the path of what was opened (the checkpoint for a
- * .pth).  Prints the error and returns EXIT_FAIL, or 0.
+ * .pth).  no_mmap (--no-mmap) reads the file into memory instead of mapping
+ * it.  Prints the error and returns EXIT_FAIL, or 0.
  */
-int cli_open_model(const char *arg, struct anser_model **out, char *file,
-                   size_t size);
+int cli_open_model(const char *arg, int no_mmap, struct anser_model **out,
+                   char *file, size_t size);
 
 /* A progress line for downloads on stderr (callers check it is a tty and
  * clear the line when done). */

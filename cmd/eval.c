@@ -15,9 +15,10 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: anser eval [-v] [--compare] [--data-dir dir] [--json file]\n"
-	"                  [--kl-base base] [--limit n] [--prefix 0|newline|none]\n"
-	"                  [--samples file] [--threads n] model task ...\n";
+	"usage: anser eval [-v] [--compare] [--no-mmap] [--data-dir dir]\n"
+	"                  [--json file] [--kl-base base] [--limit n]\n"
+	"                  [--prefix 0|newline|none] [--samples file] [--threads n]\n"
+	"                  model task ...\n";
 
 static const char help[] =
 	"\nScore benchmarks as lm-evaluation-harness v0.4.8 does.  Tasks:\n"
@@ -35,6 +36,7 @@ static const char help[] =
 	"      --prefix P       before each context: 0 (token 0, the default),\n"
 	"                       newline, or none\n"
 	"      --threads N      threads (default: the number of cores)\n"
+	"      --no-mmap        read the model (and BASE) into memory at start\n"
 	"      --compare        print published numbers beside ours\n"
 	"  -v, --verbose        print timing on standard error\n"
 	"  -h, --help           show this help\n";
@@ -48,7 +50,7 @@ struct opts {
 	const char *data_dir, *json, *samples, *prefix_name, *kl_base;
 	enum eval_prefix prefix;
 	long limit;
-	int threads, compare, verbose;
+	int threads, compare, verbose, no_mmap;
 	const struct eval_task *tasks[MAX_TASKS];
 	const char *ppl_file[MAX_TASKS];
 	int n_tasks;
@@ -417,7 +419,8 @@ static int open_base(const struct opts *o, const char *model_arg,
 	*out = kb;
 	if (!kb)
 		return cli_error("out of memory");
-	if (cli_open_model(o->kl_base, &kb->model, kb->file, sizeof(kb->file)))
+	if (cli_open_model(o->kl_base, o->no_mmap, &kb->model, kb->file,
+	                   sizeof(kb->file)))
 		return EXIT_FAIL;
 	if (eval_kl_check(m, kb->model, &err))
 		return cli_error("base '%s' does not match '%s': %s", o->kl_base,
@@ -448,6 +451,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "compare", no_argument, NULL, 'c' },
+		{ "no-mmap", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -463,6 +467,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'k': o->kl_base = optarg; break;
 		case 's': o->samples = optarg; break;
 		case 'c': o->compare = 1; break;
+		case 'M': o->no_mmap = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'l':
 		case 't':
@@ -538,7 +543,8 @@ int cmd_eval(int argc, char **argv)
 		    locate(&o, o.tasks[i], path, sizeof(path)))
 			return EXIT_FAIL;
 	}
-	if (cli_open_model(argv[optind], &m, model_file, sizeof(model_file)))
+	if (cli_open_model(argv[optind], o.no_mmap, &m, model_file,
+	                   sizeof(model_file)))
 		return EXIT_FAIL;
 	rc = EXIT_FAIL;
 	{

@@ -63,9 +63,10 @@ static int convert_for_run(const char *path, char *tmp, size_t size)
 	return 0;
 }
 
-int cli_open_model(const char *arg, struct anser_model **out, char *file,
-                   size_t size)
+int cli_open_model(const char *arg, int no_mmap, struct anser_model **out,
+                   char *file, size_t size)
 {
+	const struct anser_model_opts mo = { .no_mmap = no_mmap };
 	struct anser_err err = { 0 };
 	enum anser_file_kind kind;
 	char tmp[1024] = "", resolved[4096];
@@ -107,7 +108,7 @@ int cli_open_model(const char *arg, struct anser_model **out, char *file,
 		return cli_error("'%s' is not an anser model file or a .pth "
 		                 "checkpoint", path);
 	}
-	if (anser_model_open(path, out, &err))
+	if (anser_model_open_opts(path, &mo, out, &err))
 		rc = cli_fail(&err);
 	/* The file the model came from: the cached native file for a name,
 	 * the checkpoint itself for a converted .pth. */

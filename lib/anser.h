@@ -206,6 +206,24 @@ struct anser_model_meta {
 
 enum anser_status anser_model_open(const char *path, struct anser_model **out,
                                    struct anser_err *err);
+
+/*
+ * How to open: by default the file is mapped, so opening costs nothing and
+ * the pages are shared with the page cache and other processes.  With
+ * no_mmap the whole file is read at open into memory of the model's own, in
+ * 2 MB pages where the kernel has them: opening reads the file, resident
+ * memory is the whole file, and decoding is faster (fewer TLB misses while
+ * the matvecs stream the weights: about 10% on 0.1B f16).
+ */
+struct anser_model_opts {
+	int no_mmap;
+};
+
+/* anser_model_open with options (o may be NULL). */
+enum anser_status anser_model_open_opts(const char *path,
+                                        const struct anser_model_opts *o,
+                                        struct anser_model **out,
+                                        struct anser_err *err);
 void anser_model_free(struct anser_model *model);
 
 const struct anser_hparams *anser_model_hparams(const struct anser_model *m);
@@ -215,7 +233,8 @@ const struct anser_tensor_info *anser_model_tensor(const struct anser_model *m,
                                                    size_t i);
 long anser_model_find(const struct anser_model *m, const char *name);
 
-/* The tensor's bytes inside the mapping, 64-byte aligned, and their length. */
+/* The tensor's bytes inside the mapping (or the loaded copy), 64-byte
+ * aligned, and their length. */
 const void *anser_model_tensor_data(const struct anser_model *m, size_t i,
                                     size_t *nbytes);
 

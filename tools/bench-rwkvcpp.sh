@@ -24,6 +24,9 @@
 # (default 3) prefills of 512 tokens from a fresh state (one
 # rwkv_eval_sequence call, one anser_eval call) and the best of BENCH_REPS
 # blocks of 64 single tokens with their logits.  BENCH_THREADS (default 2).
+# anser runs twice: with the model mapped (the default) and read into
+# memory (--no-mmap).  Each run measures its bandwidth bound in the same
+# process, between its blocks of tokens.
 # Files are kept in build/bench/sbs/ and remade only when missing.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,6 +105,11 @@ ratio() {
 	fi
 }
 
+# pct X: 0.873 as 87%.
+pct() {
+	if [ -n "$1" ]; then awk -v x="$1" 'BEGIN { printf "%.0f%%", 100 * x }'; else echo -; fi
+}
+
 mb() {
 	if [ -f "$1" ]; then
 		awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.0f", b / 1048576 }'
@@ -113,7 +121,7 @@ mb() {
 printf '== anser against rwkv.cpp (%s, %s threads, best of %s)\n' "$RC" "$THREADS" "$REPS"
 printf 'load average before: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 bw=$("$infer" --bandwidth "$THREADS" | sed -n 's/^read_gb_s=//p')
-printf 'memory read bandwidth, %s threads: %s GB/s (bound: decode reads every matrix but the embedding once)\n' "$THREADS" "${bw:-?}"
+printf 'memory read bandwidth, %s threads: %s GB/s at the start (each anser run measures its own)\n' "$THREADS" "${bw:-?}"
 if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
 	printf 'note: the machine is busy; figures will be low, rwkv.cpp'"'"'s (OpenMP threads spin) most\n'
 fi
@@ -175,23 +183,28 @@ runpy.run_path(sys.argv[0], run_name="__main__")' \
 	done
 
 	printf '\n%s shape (V 65536), tok/s; prefill: one 512-token prompt; decode: single tokens\n' "$shape"
-	printf '%-5s %9s %9s %6s %6s  %9s %9s %6s  %7s %7s  %s\n' type \
-		"anser" "rwkv.cpp" "ratio" "bound" "anser" "rwkv.cpp" "ratio" \
-		"anserMB" "rcppMB" "top"
-	printf '%-5s %9s %9s %6s %6s  %9s %9s %6s\n' "" decode decode "" \
-		"" prefill prefill ""
+	printf '%-5s %8s %8s %8s %6s %6s %5s %5s  %8s %8s %6s  %7s %7s  %s\n' type \
+		anser no-mmap rwkv.cpp ratio ratio bound bound anser rwkv.cpp ratio \
+		anserMB rcppMB top
+	printf '%-5s %8s %8s %8s %6s %6s %5s %5s  %8s %8s %6s\n' "" decode \
+		decode decode "" no-mmap "" no-mmap prefill prefill ""
 	for t in $TYPES; do
 		R=$(rcname "$t")
 		rf=$dir/rwkv7-$shape-$R.bin
 		af=$dir/rwkv7-$shape-$t.anser
-		ad='' ap='' at='' rd='' rp='' rt='' wm=''
+		ad='' ap='' at='' rd='' rp='' rt='' bs='' ld='' ls=''
 		if [ -f "$af" ]; then
 			if out=$("$infer" --model "$af" --threads "$THREADS" --reps "$REPS" 2>"$log"); then
 				ad=$(value decode_tok_s) ap=$(value prefill_tok_s)
-				at=$(value prompt_argmax) wm=$(value weight_mb)
+				at=$(value prompt_argmax) bs=$(value bw_share)
 			else
 				notes="$notes
   anser $t: run failed: $(tail -n 1 "$log")"
+			fi
+			# The same with the file read into memory (2 MB pages).
+			if out=$("$infer" --model "$af" --no-mmap --threads "$THREADS" \
+			    --reps "$REPS" --prompt 16 2>"$log"); then
+				ld=$(value decode_tok_s) ls=$(value bw_share)
 			fi
 		fi
 		if [ -f "$rf" ]; then
@@ -208,20 +221,19 @@ runpy.run_path(sys.argv[0], run_name="__main__")' \
 		if [ -n "$at" ] && [ -n "$rt" ]; then
 			if [ "$at" = "$rt" ]; then top=same; else top="$at/$rt"; fi
 		fi
-		bound=-
-		if [ -n "$ad" ] && [ -n "$wm" ] && [ -n "$bw" ]; then
-			bound=$(awk -v d="$ad" -v m="$wm" -v b="$bw" \
-				'BEGIN { printf "%.0f%%", 100 * d * m / (b * 1000) }')
-		fi
-		printf '%-5s %9s %9s %6s %6s  %9s %9s %6s  %7s %7s  %s\n' "$t" \
-			"${ad:--}" "${rd:--}" "$(ratio "$ad" "$rd")" "$bound" \
+		printf '%-5s %8s %8s %8s %6s %6s %5s %5s  %8s %8s %6s  %7s %7s  %s\n' \
+			"$t" "${ad:--}" "${ld:--}" "${rd:--}" "$(ratio "$ad" "$rd")" \
+			"$(ratio "$ld" "$rd")" "$(pct "$bs")" "$(pct "$ls")" \
 			"${ap:--}" "${rp:--}" "$(ratio "$ap" "$rp")" \
 			"$(mb "$af")" "$(mb "$rf")" "$top"
 	done
 	if [ -n "$notes" ]; then printf 'notes:%s\n' "$notes"; fi
 done
 printf '\nrwkv.cpp: %s\n' "${sysinfo:-?}"
-printf 'ratio: anser / rwkv.cpp.  bound: anser'"'"'s decode as a share of the bandwidth\n'
-printf 'bound (weights read per token at the read rate above).  top: whether both tools pick the same next\n'
-printf 'token after the prompt (a check that they run the same model).\n'
+printf 'no-mmap: anser with the model read into memory in 2 MB pages (anser run --no-mmap).\n'
+printf 'ratio: anser / rwkv.cpp.  bound: anser'"'"'s decode as a share of the bandwidth bound, the\n'
+printf 'bytes decode reads per token (every matrix but the embedding) at the read rate measured in\n'
+printf 'the same process between its blocks of tokens (a 1 GiB buffer in 2 MB pages).\n'
+printf 'top: whether both tools pick the same next token after the prompt (a check that they run\n'
+printf 'the same model).\n'
 printf 'load average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,7 +12,7 @@
  * its own.
  *
  *   bench_infer --model FILE [--make SHAPE TYPE] [--threads N] [--reps N]
- *               [--prompt N] [--decode N]
+ *               [--prompt N] [--decode N] [--no-mmap]
  *
  * times one given model file instead, the way tools/rwkvcpp-bench.c times
  * rwkv.cpp for the side-by-side benchmark (tools/bench-rwkvcpp.sh): the
@@ -20,11 +20,17 @@
  * the best of --reps (default 3) prefills of --prompt (512) tokens from a
  * fresh state and the best of --reps blocks of --decode (64) single tokens,
  * each with its logits.  It prints key=value lines.  --make writes the
- * file first (random weights of SHAPE in TYPE) when it is missing.
+ * file first (random weights of SHAPE in TYPE) when it is missing;
+ * --no-mmap reads it into memory (anser run --no-mmap).  After each block
+ * of tokens come two baselines: the weights decode reads, read with a plain
+ * loop (read_tok_s; decode_share = decode / that), and a 1 GiB buffer
+ * (read_gb_s; bw_share = decode's bytes per second / that, the share of
+ * the bandwidth bound).
  * bench_infer --bandwidth [THREADS] prints the memory read rate alone.
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -45,48 +51,155 @@ static double now(void)
 
 /* ---- baselines ---- */
 
+/* Sixteen-byte vectors, which every x86-64 and ARM64 compiler keeps in
+ * registers: 128 bytes a step in eight independent sums. */
+typedef uint64_t v2u64 __attribute__((vector_size(16), aligned(1)));
+
+static uint64_t sum_bytes(const unsigned char *p, size_t n)
+{
+	v2u64 a[8] = { { 0 } };
+	size_t i = 0;
+	uint64_t s = 0;
+
+	for (; i + 128 <= n; i += 128) {
+		/* 4 kB ahead into L2, as the matvecs ask (kernels_x86.c):
+		 * without it a plain loop keeps too few misses in flight. */
+		__builtin_prefetch(p + i + 4096, 0, 1);
+		__builtin_prefetch(p + i + 4096 + 64, 0, 1);
+		for (int k = 0; k < 8; k++)
+			a[k] += *(const v2u64 *)(p + i + 16 * k);
+	}
+	for (int k = 0; k < 8; k++)
+		s += a[k][0] + a[k][1];
+	for (; i < n; i++)
+		s += p[i];
+	return s;
+}
+
 struct readjob {
-	const float *buf;
-	size_t n;
-	double sum[64];
+	const unsigned char *buf;
+	size_t n; /* bytes */
+	uint64_t sum[64];
 };
 
 static void read_part(void *arg, size_t b, size_t e, int thread)
 {
 	struct readjob *j = arg;
 	const size_t per = j->n / 1024;
-	float acc[8] = { 0 };
 
-	for (size_t blk = b; blk < e; blk++) {
-		const float *p = j->buf + blk * per;
-		for (size_t i = 0; i < per; i += 8)
-			for (int k = 0; k < 8; k++)
-				acc[k] += p[i + k];
-	}
-	j->sum[thread] = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] +
-	                 acc[6] + acc[7];
+	j->sum[thread] += sum_bytes(j->buf + b * per, (e - b) * per);
 }
 
-/* Bytes per second read by `threads` threads summing a 1 GiB buffer. */
-static double read_bandwidth(int threads)
+/* A 1 GiB buffer (bigger than any cache) and the pool that reads it. */
+struct bwbuf {
+	struct readjob j;
+	struct pool *p;
+};
+
+/* In 2 MB pages where the kernel gives them (with 4 kB ones reading is
+ * 5-10% slower here): the bound is the best rate a read loop gets. */
+static int bw_new(struct bwbuf *b, int threads)
 {
-	struct readjob j = { .n = (size_t)1 << 28 };
-	struct pool *p = pool_new(threads);
-	float *buf = malloc(j.n * sizeof(float));
+	const size_t n = (size_t)1 << 30;
+	unsigned char *buf = aligned_alloc((size_t)2 << 20, n);
+
+	b->j = (struct readjob){ .n = n, .buf = buf };
+	b->p = pool_new(threads);
+	if (!buf || !b->p)
+		return -1;
+#ifdef MADV_HUGEPAGE
+	madvise(buf, n, MADV_HUGEPAGE);
+#endif
+	memset(buf, 1, n);
+	return 0;
+}
+
+/* Bytes per second read by the pool's threads summing the buffer, the
+ * best of `reps`. */
+static double bw_measure(struct bwbuf *b, int reps)
+{
 	double best = 0;
 
-	for (size_t i = 0; i < j.n; i++)
-		buf[i] = (float)(i & 7);
-	j.buf = buf;
-	for (int r = 0; r < 4; r++) {
+	for (int r = 0; r < reps; r++) {
 		double t = now();
-		pool_run(p, read_part, &j, 1024);
+		pool_run(b->p, read_part, &b->j, 1024);
 		t = now() - t;
-		if (j.n * 4 / t > best)
-			best = j.n * 4 / t;
+		if (b->j.n / t > best)
+			best = b->j.n / t;
 	}
-	free(buf);
-	pool_free(p);
+	return best;
+}
+
+static void bw_free(struct bwbuf *b)
+{
+	free((void *)b->j.buf);
+	pool_free(b->p);
+}
+
+static double read_bandwidth(int threads)
+{
+	struct bwbuf b;
+	double bw = 0;
+
+	if (!bw_new(&b, threads))
+		bw = bw_measure(&b, 4);
+	bw_free(&b);
+	return bw;
+}
+
+/*
+ * The decode bound of one model, measured on its own weights: the time to
+ * read every byte decode reads (each matrix but the embedding, in place in
+ * the mapping) with a plain vector sum on the same threads.  Measured in
+ * the same run as decode, it moves with the machine's memory traffic and
+ * sees the same caches; a large L3 can hold part of a small model.
+ */
+struct span {
+	const unsigned char *p;
+	size_t n;
+};
+
+struct weightread {
+	const struct span *spans;
+	size_t n_spans;
+	size_t total, piece; /* bytes; the byte range is cut into pieces */
+	uint64_t sum[256];
+};
+
+static void read_weights_part(void *arg, size_t b, size_t e, int thread)
+{
+	struct weightread *j = arg;
+	size_t lo = b * j->piece, hi = e * j->piece, off = 0;
+
+	if (hi > j->total)
+		hi = j->total;
+	for (size_t k = 0; k < j->n_spans && off < hi; k++) {
+		size_t s0 = off, s1 = off + j->spans[k].n;
+		off = s1;
+		if (s1 <= lo)
+			continue;
+		if (s0 < lo)
+			s0 = lo;
+		if (s1 > hi)
+			s1 = hi;
+		j->sum[thread] += sum_bytes(j->spans[k].p + (s0 - (off - j->spans[k].n)),
+		                            s1 - s0);
+	}
+}
+
+/* Seconds to read the weights once, the best of `reps`. */
+static double read_weights(struct pool *p, struct weightread *j, int reps)
+{
+	double best = 1e30;
+
+	for (int r = 0; r < reps; r++) {
+		double t = now();
+		pool_run_grain(p, read_weights_part, j, (j->total + j->piece - 1) /
+		               j->piece, 16);
+		t = now() - t;
+		if (t < best)
+			best = t;
+	}
 	return best;
 }
 
@@ -253,6 +366,7 @@ struct model_opts {
 	const char *path;
 	const char *make_shape, *make_type; /* --make: write it if missing */
 	long threads, reps, prompt, decode;
+	int no_mmap; /* --no-mmap: read the file into memory */
 };
 
 static long parse_count(const char *opt, const char *s, long min, long max)
@@ -283,7 +397,7 @@ static void eval_or_die(struct anser_ctx *c, struct anser_state *s,
 /* The protocol of tools/rwkvcpp-bench.c, step for step. */
 static int model_mode(int argc, char **argv)
 {
-	struct model_opts o = { NULL, NULL, NULL, 2, 3, 512, 64 };
+	struct model_opts o = { NULL, NULL, NULL, 2, 3, 512, 64, 0 };
 	struct anser_err err = { 0 };
 	struct anser_ctx_params cp = { 0 };
 	struct anser_model *m;
@@ -293,15 +407,25 @@ static int model_mode(int argc, char **argv)
 	int32_t *ids;
 	float *logits;
 	size_t n_vocab, argmax = 0;
-	double best_prefill = 0, best_decode = 0, load, maxlogit;
+	double best_prefill = 0, best_decode = 0, best_read = 0, load, maxlogit;
+	double bw = 0;
+	struct bwbuf bb;
+	struct weightread wr = { 0 };
+	struct span *spans;
+	struct pool *rp;
 
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
 
+		if (!strcmp(a, "--no-mmap")) {
+			o.no_mmap = 1;
+			i--;
+			continue;
+		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "usage: bench_infer --model FILE [--make SHAPE "
 			        "TYPE] [--threads N] [--reps N] [--prompt N] "
-			        "[--decode N]\n");
+			        "[--decode N] [--no-mmap]\n");
 			return 2;
 		}
 		if (!strcmp(a, "--model"))
@@ -343,7 +467,8 @@ static int model_mode(int argc, char **argv)
 	}
 
 	load = now();
-	if (anser_model_open(o.path, &m, &err)) {
+	if (anser_model_open_opts(o.path, &(struct anser_model_opts){
+	                          .no_mmap = o.no_mmap }, &m, &err)) {
 		fprintf(stderr, "bench_infer: %s\n", err.msg);
 		return 1;
 	}
@@ -382,7 +507,26 @@ static int model_mode(int argc, char **argv)
 		if (logits[i] > logits[argmax])
 			argmax = i;
 	maxlogit = logits[argmax];
-	/* The state now holds the prompt; decode continues from it. */
+	/* What decode reads per token: every matrix but the embedding. */
+	wr.spans = spans = calloc(anser_model_n_tensors(m), sizeof(*spans));
+	if (!spans || !(rp = pool_new((int)o.threads))) {
+		fprintf(stderr, "bench_infer: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < anser_model_n_tensors(m); i++) {
+		size_t nb;
+		const struct anser_tensor_info *ti = anser_model_tensor(m, i);
+		const void *d = anser_model_tensor_data(m, i, &nb);
+		if (ti->ndim == 2 && strcmp(ti->name, "emb.weight")) {
+			spans[wr.n_spans++] = (struct span){ d, nb };
+			wr.total += nb;
+		}
+	}
+	wr.piece = 1 << 20;
+	/* The state now holds the prompt; decode continues from it.  Each
+	 * block of tokens is followed by the two baselines: reading the same
+	 * bytes, and the machine's read rate.  The peak RSS is taken before
+	 * the second's 1 GiB buffer exists: decoding allocates nothing more. */
 	for (long r = 0; r < o.reps; r++) {
 		double t = now();
 
@@ -391,20 +535,27 @@ static int model_mode(int argc, char **argv)
 		t = now() - t;
 		if (o.decode / t > best_decode)
 			best_decode = o.decode / t;
-	}
-	getrusage(RUSAGE_SELF, &ru);
-	{
-		/* What decode reads per token: every matrix but the embedding. */
-		double wb = 0;
-		for (size_t i = 0; i < anser_model_n_tensors(m); i++) {
-			size_t nb;
-			const struct anser_tensor_info *ti = anser_model_tensor(m, i);
-			anser_model_tensor_data(m, i, &nb);
-			if (ti->ndim == 2 && strcmp(ti->name, "emb.weight"))
-				wb += (double)nb;
+		if (r == 0) {
+			getrusage(RUSAGE_SELF, &ru);
+			if (bw_new(&bb, (int)o.threads)) {
+				fprintf(stderr, "bench_infer: out of memory\n");
+				return 1;
+			}
 		}
-		printf("weight_mb=%.1f\n", wb / 1e6);
+		t = read_weights(rp, &wr, 8);
+		if (1 / t > best_read)
+			best_read = 1 / t;
+		t = bw_measure(&bb, 2);
+		if (t > bw)
+			bw = t;
 	}
+	bw_free(&bb);
+	printf("weight_mb=%.1f\nread_tok_s=%.2f\ndecode_share=%.3f\n"
+	       "read_gb_s=%.2f\nbw_share=%.3f\n", (double)wr.total / 1e6,
+	       best_read, best_decode / best_read, bw / 1e9,
+	       best_decode * (double)wr.total / bw);
+	pool_free(rp);
+	free(spans);
 	printf("tool=anser\nthreads=%ld\nreps=%ld\nload_s=%.3f\n"
 	       "prefill_tokens=%ld\nprefill_tok_s=%.2f\ndecode_tokens=%ld\n"
 	       "decode_tok_s=%.2f\npeak_rss_mb=%.0f\nprompt_argmax=%zu\n"

@@ -47,6 +47,15 @@ check "--score ends with a summary on stderr" \
 	grep -q '^anser run: 47 tokens, log-probability -[0-9.]*, perplexity [0-9.]*$' "$T/err"
 ids micro 1 | "$ANSER" run --ids --score "$T/micro.anser" - >"$T/out2" 2>/dev/null
 check "--score reads standard input as '-'" cmp -s "$T/score-micro" "$T/out2"
+ids tiny 1 > "$T/in.ids"
+run run --no-mmap --ids --score "$T/tiny.anser" "$T/in.ids"
+check "--no-mmap: the same scores as the mapped model" \
+	sh -c '[ -s "$1" ] && cmp -s "$1" "$2"' _ "$T/score-tiny" "$T/out"
+run run --no-mmap --ids -n 5 --temperature 0 "$T/tiny.anser" "1 2 3"
+cp "$T/out" "$T/gen-loaded"
+run run --ids -n 5 --temperature 0 "$T/tiny.anser" "1 2 3"
+check "--no-mmap: the same greedy tokens" \
+	sh -c '[ -s "$1" ] && cmp -s "$1" "$2"' _ "$T/gen-loaded" "$T/out"
 
 if [ -f "$GOLDEN/world.pth" ] && [ -f "$DATA/rwkv_vocab_v20230424.txt" ]; then
 	"$ANSER" convert -q --vocab "$DATA/rwkv_vocab_v20230424.txt" "$GOLDEN/world.pth" -o "$T/world.anser"

@@ -266,6 +266,50 @@ static void test_public_api(const char *path)
 	anser_model_free(m);
 }
 
+/* no_mmap reads the same bytes into memory of the model's own: every
+ * tensor equal to the mapped one, aligned, verifiable; a file that fails
+ * to open mapped fails the same way. */
+static void test_no_mmap(const char *path)
+{
+	const struct anser_model_opts load = { .no_mmap = 1 };
+	struct anser_err err = { 0 };
+	struct anser_model *a = NULL, *b = NULL;
+	char small[1200];
+	int same = 1;
+
+	if (!CHECK(anser_model_open(path, &a, &err) == ANSER_OK &&
+	           anser_model_open_opts(path, &load, &b, &err) == ANSER_OK,
+	           "the model opens mapped and read into memory"))
+		goto out;
+	CHECK(anser_model_n_tensors(a) == anser_model_n_tensors(b),
+	      "no_mmap: the same tensors");
+	for (size_t i = 0; i < anser_model_n_tensors(a); i++) {
+		size_t na, nb;
+		const void *da = anser_model_tensor_data(a, i, &na);
+		const void *db = anser_model_tensor_data(b, i, &nb);
+		same &= na == nb && da != db && !memcmp(da, db, na) &&
+		        (uintptr_t)db % 64 == 0;
+	}
+	CHECK(same, "no_mmap: every tensor's bytes are the mapped ones, 64-byte aligned");
+	CHECK(anser_model_verify(b, &err) == ANSER_OK, "no_mmap: the CRCs verify");
+	snprintf(small, sizeof(small), "%s.small", path);
+	save(small, good, 100);
+	anser_model_free(b);
+	b = NULL;
+	CHECK(anser_model_open_opts(small, &load, &b, &err) == ANSER_E_FORMAT &&
+	      strstr(err.msg, "too small") && !b,
+	      "no_mmap: a short file is refused as when mapped");
+	snprintf(small, sizeof(small), "%s.none", path);
+	CHECK(anser_model_open_opts(small, &load, &b, &err) == ANSER_E_NOTFOUND &&
+	      strstr(err.msg, "cannot open"), "no_mmap: a missing file is refused");
+	unlink(small);
+	snprintf(small, sizeof(small), "%s.small", path);
+	unlink(small);
+out:
+	anser_model_free(a);
+	anser_model_free(b);
+}
+
 static const char *type_of(const struct anser_model *m, const char *name)
 {
 	long i = anser_model_find(m, name);
@@ -418,6 +462,7 @@ int main(void)
 		      "the untouched file parses and verifies");
 	}
 	test_public_api(out);
+	test_no_mmap(out);
 	test_lies();
 	test_bit_flips();
 	test_truncation();
