@@ -38,7 +38,7 @@ BIN      = $(if $(filter build,$(O)),anser,$(O)/anser)
 MANS     = $(wildcard man/*.1 man/*.5)
 
 .PHONY: all check-deps deps test check asan fuzz fuzz-build valgrind demo \
-        bench bench-download bench-rwkvcpp bench-memory \
+        bench bench-download bench-rwkvcpp bench-memory test-arm64 \
         install uninstall clean lint
 
 all: check-deps $(BIN) $(TESTS)
@@ -152,6 +152,11 @@ bench-rwkvcpp: deps
 bench-memory: deps
 	@$(MAKE) --no-print-directory all $(O)/bench/bench_infer
 	@sh tools/bench-memory.sh $(abspath $(O))
+
+# The ARM64 build under qemu-user: NEON kernels against their twins, and
+# scores and greedy tokens against this machine's (tools/test-arm64.sh).
+test-arm64: deps
+	@sh tools/test-arm64.sh
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)

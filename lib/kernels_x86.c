@@ -552,7 +552,7 @@ sigmoid_fn kernels_sigmoid(void)
 	return cpu_avx2() ? sigmoid_avx2 : ref_sigmoid;
 }
 
-#else /* not x86-64: the portable kernels only */
+#else /* not x86-64: plain C, but for ARM64's NEON matvecs (kernels_arm.c) */
 
 quantize_x_fn kernels_quantize_x(void)
 {
@@ -579,6 +579,7 @@ sigmoid_fn kernels_sigmoid(void)
 	return ref_sigmoid;
 }
 
+#if !defined(__aarch64__)
 rows_dot_fn kernels_rows_dot(enum anser_dtype dtype, const char **name)
 {
 	(void)dtype;
@@ -591,5 +592,6 @@ rows_dot_fn kernels_rows_dot_tr(enum anser_dtype dtype, const char **name)
 {
 	return kernels_rows_dot(dtype, name);
 }
+#endif
 
 #endif
