@@ -166,6 +166,11 @@ t = open(sys.argv[1]).read()
 want = float(re.search(r"perplexity ([0-9.]+)", open(sys.argv[2]).read()).group(1))
 got = float(re.search(r"\|token_perplexity\|[^|]*\|\s*([0-9.]+)", t).group(1))
 sys.exit(0 if abs(got - want) <= 1e-4 * want else 1)' "$T/ppl.out" "$T/score.err"
+run eval --kl-base "$M" "$M" ppl "$T/text.txt"
+cp "$T/out" "$T/kl-mapped.out"
+run eval --no-mmap --kl-base "$M" "$M" ppl "$T/text.txt"
+check "--no-mmap: the model and the KL base read into memory give the same report" \
+	sh -c '[ '"$RC"' -eq 0 ] && [ -s "$1" ] && cmp -s "$1" "$2"' _ "$T/kl-mapped.out" "$T/out"
 
 # --- the golden reference (needs ../shared) --------------------------------
 if [ -f "$GOLDEN/world.pth" ] && [ -f "$DATA/lambada_test.jsonl" ] && [ -f "$DATA/rwkv_vocab_v20230424.txt" ]; then
