@@ -1,8 +1,9 @@
 /*
- * kernels_x86.c - rows_dot with AVX2 + FMA (+ F16C for f16), chosen at run
- * time.  Decode streams every weight once, so these loops aim at memory
- * bandwidth: four rows at a time share each load of x, and two accumulators
- * per row hide the FMA latency.
+ * kernels_x86.c - rows_dot with AVX2 + FMA (+ F16C for f16) and AVX-512,
+ * chosen at run time, and the other fast kernels.  Decode streams every
+ * weight once, so the matvecs aim at memory bandwidth: one row at a time,
+ * front to back, with the bytes ahead asked into L2 (PREFETCH_AHEAD), and
+ * four accumulators to hide the FMA latency.
  */
 #include "dtype.h"
 #include "kernels.h"
