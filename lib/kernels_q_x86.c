@@ -1,14 +1,15 @@
 /*
  * kernels_q_x86.c - matrix-vector products with quantized weights (quant.h)
- * on x86: AVX2 (one block of 32 per 256-bit step) and AVX-512 VNNI (two
- * blocks per 512-bit step); plus x's quantization and the dequantization of
- * weight tiles.  The plain-C twins are in kernels.c and quant.c.
+ * on x86: AVX2 (one block of 32 per 256-bit step, four rows at a time, so
+ * each load of x serves four rows) and AVX-512 VNNI (two blocks per 512-bit
+ * step, one row at a time, with x prepared once per call); plus x's
+ * quantization and the dequantization of weight tiles.  The plain-C twins
+ * are in kernels.c and quant.c.
  *
- * Both paths take four rows at a time, so each load of x (and everything
- * derived from it) serves four rows, and load each row's scales as a vector
- * (8 or 16 blocks) multiplied once by x's scales; a block's scale then comes
- * out of that vector by a permute.  Per row and block what remains is the
- * integer dot product, one conversion and one multiply-add.
+ * Both load each row's scales as a vector (8 or 16 blocks) multiplied once
+ * by x's scales; a block's scale then comes out of that vector by a
+ * permute.  Per row and block what remains is the integer dot product, one
+ * conversion and one multiply-add.
  */
 #include "dtype.h"
 #include "kernels.h"
@@ -206,101 +207,78 @@ AVX512 static inline __m512i load64(const void *p, int half)
 	       _mm512_loadu_si512(p);
 }
 
-/* Bytes ahead of a group's read position that step512 prefetches. */
-#define Q_AHEAD 8192
-
-struct acc4 {
-	__m512 a0, a1, a2, a3;
-};
+/* Bytes ahead of the read position that the AVX-512 kernel asks into L2. */
+#define Q_AHEAD 4096
+/* Block pairs of x the AVX-512 kernel holds on its stack (128 bytes each):
+ * rows of up to 16384 columns (the 13.3B FFN's); longer ones take AVX2. */
+#define Q_MAX_PAIRS 256
 
 /*
- * One step of two blocks (b, b + 1), or of block b alone when `half`, for
- * four rows.  vpdpbusd multiplies unsigned bytes by signed bytes.  For q8_0
- * the weights go unsigned by flipping their top bit (w + 128), and the
- * accumulator starts at -128 times x's sums per lane, so it ends at the
- * signed dot.  For q4_0 the nibbles are unsigned already and the start is
- * -8 times the sums; the nibbles come in the order [A0-15, B0-15, A16-31,
- * B16-31], so x's 64 bytes are permuted to match, and the scales too.
+ * One row at a time, front to back, two blocks (64 columns) a step, as the
+ * float matvecs read (kernels_x86.c): four rows at a time stalled with too
+ * few misses in flight (0.1B q8_0 at 2 threads 125-140 -> 146-170 tok/s,
+ * 1.5B 13.6 -> 15.7; q4_0 3-6% faster).  vpdpbusd multiplies unsigned bytes
+ * by signed bytes.  For q8_0 the weights go unsigned by flipping their top
+ * bit (w + 128), and the accumulator starts at -128 times x's sums per
+ * lane, so it ends at the signed dot.  For q4_0 the nibbles are unsigned
+ * already and the start is -8 times the sums; the nibbles come in the order
+ * [A0-15, B0-15, A16-31, B16-31], so x's 64 bytes are permuted to match,
+ * and the scales too.  x's pairs and their starts are made once per call.
  */
-__attribute__((always_inline))
-AVX512 static inline void step512(int q4, int half, const struct rows4 *g,
-                                  const struct qx *xq, size_t b, int j,
-                                  const __m512 s[4],
-                                  struct acc4 *acc)
+AVX512 static inline void rows_dot_q_512(enum anser_dtype t,
+                                           const struct wmat *w,
+                                           const struct qx *xq, int r0,
+                                           int r1, float *y)
 {
-	const size_t qb = q4 ? QBLOCK / 2 : QBLOCK;
+	const int nb = xq->nb, q4 = t == ANSER_DTYPE_Q4_0;
+	const size_t qb = quant_qbytes(t);
+	const struct qspan sp = quant_span(t, w->data,
+	                                   (uint64_t)w->rows * (uint64_t)w->cols);
 	const __m512i flip = _mm512_set1_epi8((char)0x80);
 	const __m512i pat = q4 ?
 		_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1) :
 		_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-	const __m512i idx = _mm512_add_epi32(pat, _mm512_set1_epi32(j));
-	__m512i xv = load64(xq->q + 32 * b, half), c, w[4];
+	__m512i xs[Q_MAX_PAIRS], cs[Q_MAX_PAIRS];
 
-	/* The four rows are one run of bytes, read at 4 * 2 * qb a step:
-	 * ask for the bytes Q_AHEAD past the step into L2 (as the float
-	 * matvecs do, kernels_x86.c; 0.1B at 2 threads, q8_0 125 -> 130
-	 * tok/s, q4_0 160 -> 179, against eight rows ahead into L1). */
-	for (size_t l = 0; l < 4 * 2 * qb; l += 64)
-		_mm_prefetch((const char *)g->q[0] + 4 * b * qb + Q_AHEAD + l,
-		             _MM_HINT_T2);
-	if (q4) {
-		xv = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7), xv);
-		c = _mm512_sub_epi32(_mm512_setzero_si512(),
+	/* x's block pairs as the kernel wants them, and their corrections. */
+	for (int b = 0; b < nb; b += 2) {
+		const int half = b + 1 >= nb;
+		__m512i xv = load64(xq->q + 32 * b, half);
+		if (q4)
+			xv = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7), xv);
+		xs[b / 2] = xv;
+		cs[b / 2] = _mm512_sub_epi32(_mm512_setzero_si512(),
 		        _mm512_dpbusd_epi32(_mm512_setzero_si512(),
-		                            _mm512_set1_epi8(8), xv));
-		for (int k = 0; k < 4; k++)
-			w[k] = nibbles2(g->q[k] + b * qb, half);
-	} else {
-		c = _mm512_sub_epi32(_mm512_setzero_si512(),
-		        _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, xv));
-		for (int k = 0; k < 4; k++)
-			w[k] = _mm512_xor_si512(load64(g->q[k] + b * qb, half), flip);
+		                            q4 ? _mm512_set1_epi8(8) : flip, xv));
 	}
-#define ACC(k) acc->a##k = _mm512_fmadd_ps( 	_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(c, w[k], xv)), 	_mm512_permutexvar_ps(idx, s[k]), acc->a##k)
-	ACC(0);
-	ACC(1);
-	ACC(2);
-	ACC(3);
-#undef ACC
-}
+	for (int r = r0; r < r1; r++) {
+		const uint8_t *q = sp.q + (size_t)r * (size_t)nb * qb;
+		const uint16_t *d = sp.d + (size_t)r * (size_t)nb;
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0;
 
-AVX512 static inline void rows_dot_q_512(enum anser_dtype t,
-                                         const struct wmat *w,
-                                         const struct qx *xq, int r0, int r1,
-                                         float *y)
-{
-	const int nb = xq->nb, q4 = t == ANSER_DTYPE_Q4_0;
-
-	for (int r = r0; r < r1; r += 4) {
-		const struct rows4 g = rows4(w, r, r1);
-		struct acc4 acc = { _mm512_setzero_ps(), _mm512_setzero_ps(),
-		                    _mm512_setzero_ps(), _mm512_setzero_ps() };
 		for (int b0 = 0; b0 < nb; b0 += 16) {
 			const int m = nb - b0 < 16 ? nb - b0 : 16;
-			const __m512 dx = _mm512_loadu_ps(xq->d + b0);
-			__m512 s[4];
-			int j = 0;
-			for (int k = 0; k < 4; k++)
-				s[k] = scales16(g.d[k] + b0, m, dx);
-			if (q4) {
-				for (; j + 2 <= m; j += 2)
-					step512(1, 0, &g, xq, (size_t)(b0 + j), j, s, &acc);
-				if (j < m)
-					step512(1, 1, &g, xq, (size_t)(b0 + j), j, s, &acc);
-			} else {
-				for (; j + 2 <= m; j += 2)
-					step512(0, 0, &g, xq, (size_t)(b0 + j), j, s, &acc);
-				if (j < m)
-					step512(0, 1, &g, xq, (size_t)(b0 + j), j, s, &acc);
+			const __m512 sc = scales16(d + b0, m, _mm512_loadu_ps(xq->d + b0));
+			for (int j = 0; j < m; j += 2) {
+				const int b = b0 + j, half = j + 1 >= m;
+				const uint8_t *p = q + (size_t)b * qb;
+				__m512i wv;
+				_mm_prefetch((const char *)p + Q_AHEAD, _MM_HINT_T2);
+				if (q4)
+					wv = nibbles2(p, half);
+				else
+					wv = _mm512_xor_si512(load64(p, half), flip);
+				const __m512 iv = _mm512_cvtepi32_ps(
+					_mm512_dpbusd_epi32(cs[b / 2], wv, xs[b / 2]));
+				const __m512 sv = _mm512_permutexvar_ps(_mm512_add_epi32(pat,
+					                      _mm512_set1_epi32(j)), sc);
+				if (j & 2)
+					a1 = _mm512_fmadd_ps(iv, sv, a1);
+				else
+					a0 = _mm512_fmadd_ps(iv, sv, a0);
 			}
 		}
-		y[r] = _mm512_reduce_add_ps(acc.a0);
-		if (g.n > 1)
-			y[r + 1] = _mm512_reduce_add_ps(acc.a1);
-		if (g.n > 2)
-			y[r + 2] = _mm512_reduce_add_ps(acc.a2);
-		if (g.n > 3)
-			y[r + 3] = _mm512_reduce_add_ps(acc.a3);
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 	}
 }
 
@@ -308,14 +286,20 @@ AVX512 static void dot_q8_0_512(const struct wmat *w, const float *x,
                                 const struct qx *xq, int r0, int r1, float *y)
 {
 	(void)x;
-	rows_dot_q_512(ANSER_DTYPE_Q8_0, w, xq, r0, r1, y);
+	if (xq->nb > 2 * Q_MAX_PAIRS)
+		rows_dot_q_avx2(ANSER_DTYPE_Q8_0, w, xq, r0, r1, y);
+	else
+		rows_dot_q_512(ANSER_DTYPE_Q8_0, w, xq, r0, r1, y);
 }
 
 AVX512 static void dot_q4_0_512(const struct wmat *w, const float *x,
                                 const struct qx *xq, int r0, int r1, float *y)
 {
 	(void)x;
-	rows_dot_q_512(ANSER_DTYPE_Q4_0, w, xq, r0, r1, y);
+	if (xq->nb > 2 * Q_MAX_PAIRS)
+		rows_dot_q_avx2(ANSER_DTYPE_Q4_0, w, xq, r0, r1, y);
+	else
+		rows_dot_q_512(ANSER_DTYPE_Q4_0, w, xq, r0, r1, y);
 }
 
 /* ---- x, and tiles ---- */

@@ -32,6 +32,11 @@ static void quant_q8_0(const float *x, int8_t *q, uint16_t *dh)
 		amax = fmaxf(amax, fabsf(x[i]));
 	*dh = f32_to_f16(amax / 127.0f);
 	d = f16_to_f32(*dh);
+	/* Rounded down, d would put amax past 127 steps, and its value would
+	 * be clamped a step short: for tiny blocks, whose d is an f16
+	 * subnormal with a few bits, by up to 0.5%.  The next f16 up. */
+	if (d * 127.0f < amax && isfinite(d))
+		d = f16_to_f32(++*dh);
 	inv = d > 0.0f && isfinite(d) ? 1.0f / d : 0.0f;
 	for (int i = 0; i < QBLOCK; i++)
 		q[i] = (int8_t)rint_i(x[i] * inv, -127, 127);

@@ -171,6 +171,21 @@ static void test_quant_roundtrip(void)
 			bad++;
 	}
 	CHECK(bad == 0, "q8_0: every value within half a step; quant_get agrees");
+	/* Tiny blocks: their scale is an f16 subnormal (under 6.1e-5). */
+	int tiny_bad = 0;
+	for (int k = 0; k < 200; k++) {
+		float x[32], y[32];
+		uint8_t v[32];
+		uint16_t s;
+		for (int i = 0; i < 32; i++)
+			x[i] = frand() * 1e-3f * (float)(k + 1) / 200.0f;
+		quantize(ANSER_DTYPE_Q8_0, x, 1, v, &s);
+		dequantize(ANSER_DTYPE_Q8_0, v, &s, 1, y);
+		for (int i = 0; i < 32; i++)
+			if (fabsf(x[i] - y[i]) > f16_to_f32(s) * 0.5001f)
+				tiny_bad++;
+	}
+	CHECK(tiny_bad == 0, "q8_0: tiny blocks (subnormal f16 scales) within half a step too");
 	for (int i = 0; i < N; i++) /* uniform: the search gains ~16% */
 		f[i] = frand() * (i % 64 < 32 ? 1.0f : 0.001f);
 	quantize(ANSER_DTYPE_Q4_0, f, N / 32, q, d);
@@ -570,6 +585,34 @@ static void test_pool(void)
 	pool_free(p);
 }
 
+/* Quantized rows longer than the AVX-512 kernel's stack holds x for
+ * (16384 columns) take the AVX2 kernel: still right. */
+static void test_rows_dot_wide(void)
+{
+	const int cols = 16416;
+	float *x = malloc((size_t)cols * 4), y1[4] = { 0 }, y2[4] = { 0 };
+	void *qbuf = malloc(qx_bytes(cols));
+	struct qx xq;
+	double worst = 0;
+
+	for (int i = 0; i < cols; i++)
+		x[i] = frand();
+	qx_init(&xq, qbuf, cols);
+	ref_quantize_x(x, &xq);
+	for (int t = ANSER_DTYPE_Q8_0; t <= ANSER_DTYPE_Q4_0; t++) {
+		struct wmat w = make((enum anser_dtype)t, 3, cols);
+		kernels_rows_dot((enum anser_dtype)t, NULL)(&w, x, &xq, 0, 3, y1);
+		ref_rows_dot(&w, x, &xq, 0, 3, y2);
+		double e = rel_err(y1, y2, 3);
+		if (e > worst)
+			worst = e;
+		free((void *)w.data);
+	}
+	CHECK(worst < 1e-5, "rows_dot q8_0, q4_0: rows of 16416 columns match the reference");
+	free(x);
+	free(qbuf);
+}
+
 int main(void)
 {
 	blas_init();
@@ -591,5 +634,6 @@ int main(void)
 	test_widen_wkv();
 	test_transposed();
 	unsetenv("ANSER_KERNELS");
+	test_rows_dot_wide();
 	return done();
 }
